@@ -1,0 +1,84 @@
+# Ledgerline. `make run` starts everything on a fresh Debian machine with Go; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+GO          ?= go
+PG_PORT     ?= 55432
+REDIS_PORT  ?= 56379
+OWNER_URL    = postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:$(PG_PORT)
+APP_URL      = postgres://ledgerline_app:ledgerline_app@127.0.0.1:$(PG_PORT)
+BIN         := bin/ledgerline
+
+export DATABASE_URL         ?= $(APP_URL)/ledgerline?sslmode=disable
+export MIGRATE_DATABASE_URL ?= $(OWNER_URL)/ledgerline?sslmode=disable
+export REDIS_URL            ?= redis://127.0.0.1:$(REDIS_PORT)/0
+export SMTP_URL             ?= smtp://127.0.0.1:51025
+export LEDGERLINE_PG_PORT    = $(PG_PORT)
+export LEDGERLINE_REDIS_PORT = $(REDIS_PORT)
+
+TEST_DATABASE_URL         = $(APP_URL)/ledgerline_test?sslmode=disable
+TEST_MIGRATE_DATABASE_URL = $(OWNER_URL)/ledgerline_test?sslmode=disable
+
+.PHONY: run test stop services assets generate check-generated build migrate seed test-setup browser vet clean
+
+## run: start PostgreSQL, Redis and mailpit under .data/, migrate, seed, serve on http://localhost:8080
+run: services build
+	@$(BIN) migrate
+	@$(BIN) seed
+	@echo
+	@echo "Ledgerline:  http://localhost:8080   (sign in as admin@acme.example / ledgerline-demo)"
+	@echo "Mail inbox:  http://127.0.0.1:58025  (password reset e-mails land here)"
+	@echo "Stop the local services with: make stop"
+	@echo
+	HTTP_ADDR=$${HTTP_ADDR:-127.0.0.1:8080} exec $(BIN) serve
+
+## test: the same set-up with separate databases, then go vet and every test with -race
+test: services check-generated build browser
+	DATABASE_URL='$(TEST_DATABASE_URL)' MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' $(BIN) migrate
+	$(GO) vet ./...
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' \
+	LEDGERLINE_BIN=$(CURDIR)/$(BIN) REDIS_URL='redis://127.0.0.1:$(REDIS_PORT)/1' \
+		$(GO) test -race -count=1 -timeout 20m ./...
+
+## stop: stop the local services
+stop:
+	@scripts/services.sh stop
+
+services:
+	@scripts/services.sh start ledgerline ledgerline_test
+
+# Front-end libraries come from the npm registry at the exact versions in package-lock.json.
+static/vendor/htmx.min.js: package.json package-lock.json
+	@command -v npm >/dev/null || scripts/services.sh install-node
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+
+assets: static/vendor/htmx.min.js
+
+generate:
+	$(GO) tool templ generate -log-level error
+
+## check-generated: fail when the committed *_templ.go files are not what templ generates
+check-generated: generate
+	@if [ -n "$$(git status --porcelain -- '*_templ.go')" ]; then \
+		echo "generated templ files are stale or missing; run 'make generate' and commit:"; \
+		git status --porcelain -- '*_templ.go'; exit 1; fi
+
+build: assets generate
+	$(GO) build -o $(BIN) .
+
+migrate: services build
+	$(BIN) migrate
+
+seed: migrate
+	$(BIN) seed
+
+browser:
+	@command -v chromium >/dev/null || scripts/services.sh install-chromium
+
+vet:
+	$(GO) vet ./...
+
+clean: stop
+	rm -rf .data bin node_modules static/vendor

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the process reads from its environment. Every variable has a local default that
+// matches the services started by `make run`, and is documented in the README.
+type Config struct {
+	DatabaseURL        string        // DATABASE_URL: the app role (no superuser, no BYPASSRLS)
+	MigrateDatabaseURL string        // MIGRATE_DATABASE_URL: the schema owner, used by migrate only
+	RedisURL           string        // REDIS_URL
+	HTTPAddr           string        // HTTP_ADDR
+	BaseURL            *url.URL      // BASE_URL: how users reach the app (links in e-mails)
+	SMTPURL            *url.URL      // SMTP_URL: smtp://user:pass@host:port
+	MailFrom           string        // MAIL_FROM
+	CookieSecure       bool          // COOKIE_SECURE
+	DataKey            []byte        // DATA_KEY: 32 bytes, hex or base64
+	TrustedProxies     []*net.IPNet  // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
+	DBMaxConns         int32         // DB_MAX_CONNS
+	SessionIdle        time.Duration // SESSION_IDLE_TIMEOUT
+	SessionLifetime    time.Duration // SESSION_LIFETIME
+	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT
+	LogLevel           string        // LOG_LEVEL
+	Workers            int           // RIVER_WORKERS: jobs worked at once by this instance; 0 = insert only
+}
+
+// devDataKey is the development key used when DATA_KEY is unset. Production must set its own.
+const devDataKey = "6c65646765726c696e652d646576656c6f706d656e742d6b65792d3030303030"
+
+// LoadConfig reads the configuration through getenv. An invalid value is an error naming its variable.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	var cfg Config
+	var problems []string
+	bad := func(name, format string, args ...any) {
+		problems = append(problems, name+": "+fmt.Sprintf(format, args...))
+	}
+
+	cfg.DatabaseURL = get("DATABASE_URL", "postgres://ledgerline_app:ledgerline_app@127.0.0.1:55432/ledgerline?sslmode=disable")
+	cfg.MigrateDatabaseURL = get("MIGRATE_DATABASE_URL", "postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:55432/ledgerline?sslmode=disable")
+	cfg.RedisURL = get("REDIS_URL", "redis://127.0.0.1:56379/0")
+	cfg.HTTPAddr = get("HTTP_ADDR", "127.0.0.1:8080")
+	cfg.MailFrom = get("MAIL_FROM", "Ledgerline <no-reply@ledgerline.localhost>")
+	cfg.LogLevel = strings.ToLower(get("LOG_LEVEL", "info"))
+
+	for _, v := range []struct{ name, value string }{
+		{"DATABASE_URL", cfg.DatabaseURL}, {"MIGRATE_DATABASE_URL", cfg.MigrateDatabaseURL},
+	} {
+		if u, err := url.Parse(v.value); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad(v.name, "want postgres://user:password@host:port/database")
+		}
+	}
+	if u, err := url.Parse(cfg.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		bad("REDIS_URL", "want redis://host:port/db")
+	}
+	if _, _, err := net.SplitHostPort(cfg.HTTPAddr); err != nil {
+		bad("HTTP_ADDR", "want host:port, e.g. 127.0.0.1:8080 or :8080")
+	}
+	if u, err := url.Parse(get("BASE_URL", "http://localhost:8080")); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("BASE_URL", "want an absolute http(s) URL, e.g. https://ledgerline.example.com")
+	} else {
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		cfg.BaseURL = u
+	}
+	if u, err := url.Parse(get("SMTP_URL", "smtp://127.0.0.1:51025")); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Port() == "" {
+		bad("SMTP_URL", "want smtp://user:password@host:port (smtps:// for implicit TLS)")
+	} else {
+		cfg.SMTPURL = u
+	}
+	if b, err := strconv.ParseBool(get("COOKIE_SECURE", "false")); err != nil {
+		bad("COOKIE_SECURE", "want true or false")
+	} else {
+		cfg.CookieSecure = b
+	}
+	key, err := decodeKey(get("DATA_KEY", devDataKey))
+	if err != nil {
+		bad("DATA_KEY", "%v", err)
+	}
+	cfg.DataKey = key
+	for _, cidr := range strings.Split(get("TRUSTED_PROXIES", ""), ",") {
+		if cidr = strings.TrimSpace(cidr); cidr == "" {
+			continue
+		}
+		if !strings.Contains(cidr, "/") {
+			if strings.Contains(cidr, ":") {
+				cidr += "/128"
+			} else {
+				cidr += "/32"
+			}
+		}
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			bad("TRUSTED_PROXIES", "%q is not an IP address or CIDR", cidr)
+			continue
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, n)
+	}
+	intVar := func(name, def string, min, max int) int {
+		n, err := strconv.Atoi(get(name, def))
+		if err != nil || n < min || n > max {
+			bad(name, "want a whole number from %d to %d", min, max)
+		}
+		return n
+	}
+	cfg.DBMaxConns = int32(intVar("DB_MAX_CONNS", "20", 2, 1000))
+	cfg.Workers = intVar("RIVER_WORKERS", "10", 0, 1000)
+	durVar := func(name, def string, min time.Duration) time.Duration {
+		d, err := time.ParseDuration(get(name, def))
+		if err != nil || d < min {
+			bad(name, "want a duration of at least %s, e.g. 30m", min)
+		}
+		return d
+	}
+	cfg.SessionIdle = durVar("SESSION_IDLE_TIMEOUT", "30m", time.Minute)
+	cfg.SessionLifetime = durVar("SESSION_LIFETIME", "12h", time.Minute)
+	cfg.ShutdownTimeout = durVar("SHUTDOWN_TIMEOUT", "20s", time.Second)
+	switch cfg.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL", "want debug, info, warn or error")
+	}
+	if len(problems) > 0 {
+		return cfg, fmt.Errorf("invalid configuration:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return cfg, nil
+}
+
+func decodeKey(s string) ([]byte, error) {
+	if b, err := hex.DecodeString(s); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil && len(b) == 32 {
+		return b, nil
+	}
+	return nil, fmt.Errorf("want 32 random bytes as 64 hex digits or base64 (e.g. openssl rand -hex 32)")
+}

@@ -1,0 +1,175 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"ledgerline/store"
+	"ledgerline/store/identity"
+	"ledgerline/views/pages"
+)
+
+// safeNext keeps only local paths, so ?next= cannot send a user to another site after sign-in.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
+		return "/"
+	}
+	return next
+}
+
+func (h *Handler) loginPage(c echo.Context) error {
+	if actorFrom(c.Request().Context()) != nil {
+		return redirect(c, "/")
+	}
+	form := pages.LoginForm{Next: safeNext(c.QueryParam("next"))}
+	if c.QueryParam("signed_out") == "1" {
+		s := h.shell(c, "Sign in")
+		s.Toasts = append(s.Toasts, toastInfo("You have signed out."))
+		return render(c, http.StatusOK, pages.Login(s, form))
+	}
+	return render(c, http.StatusOK, pages.Login(h.shell(c, "Sign in"), form))
+}
+
+func (h *Handler) login(c echo.Context) error {
+	ctx := c.Request().Context()
+	email := strings.TrimSpace(c.FormValue("email"))
+	form := pages.LoginForm{Email: email, Next: safeNext(c.FormValue("next"))}
+	ip := c.RealIP()
+
+	if err := h.loginAllowed(ctx, email, ip); err != nil {
+		if store.ErrorCode(err) != store.Throttled {
+			return err
+		}
+		form.Error = store.ErrorMessage(err)
+		return render(c, http.StatusTooManyRequests, pages.Login(h.shell(c, "Sign in"), form))
+	}
+	if email == "" || c.FormValue("password") == "" {
+		form.Error = "Enter your e-mail address and password."
+		return render(c, http.StatusUnprocessableEntity, pages.Login(h.shell(c, "Sign in"), form))
+	}
+	res, err := identity.SignIn(ctx, h.db, identity.SignInParams{
+		Email: email, Password: c.FormValue("password"), RequestID: requestIDFrom(ctx), ClientIP: ip,
+	})
+	if store.ErrorCode(err) == store.Unauthenticated {
+		if ferr := h.loginFailed(ctx, email, ip); ferr != nil {
+			return errSessionsUnavailable
+		}
+		form.Error = store.ErrorMessage(err)
+		return render(c, http.StatusUnauthorized, pages.Login(h.shell(c, "Sign in"), form))
+	}
+	if err != nil {
+		return err
+	}
+	h.loginSucceeded(ctx, email)
+	if err := h.signIn(ctx, res.UserID, res.TenantID); err != nil {
+		return err
+	}
+	return redirect(c, form.Next)
+}
+
+func (h *Handler) logout(c echo.Context) error {
+	ctx := c.Request().Context()
+	if err := identity.SignOutRecord(ctx, h.db, scope(c)); err != nil {
+		return err
+	}
+	if err := h.sessions.Destroy(ctx); err != nil {
+		return errSessionsUnavailable
+	}
+	return redirect(c, "/login?signed_out=1")
+}
+
+func (h *Handler) tenantSwitch(c echo.Context) error {
+	ctx := c.Request().Context()
+	tenantID, err := store.ParseID(c.FormValue("tenant_id"))
+	if err != nil {
+		return err
+	}
+	sc := scope(c)
+	sc.TenantID = tenantID
+	if err := identity.TenantSwitch(ctx, h.db, sc); err != nil {
+		return err
+	}
+	if err := h.signIn(ctx, sc.ActorID, tenantID); err != nil {
+		return err
+	}
+	for _, m := range actorFrom(ctx).Memberships {
+		if m.TenantID == tenantID {
+			h.flash(ctx, "You are now working in "+m.TenantName+".")
+		}
+	}
+	return redirect(c, "/")
+}
+
+func (h *Handler) forgotPage(c echo.Context) error {
+	return render(c, http.StatusOK, pages.ForgotPassword(h.shell(c, "Reset your password"), pages.ForgotForm{}))
+}
+
+func (h *Handler) forgot(c echo.Context) error {
+	ctx := c.Request().Context()
+	form := pages.ForgotForm{Email: strings.TrimSpace(c.FormValue("email"))}
+	// The same per-address throttle as sign-in keeps this from being used to flood someone's inbox.
+	if err := h.loginAllowed(ctx, form.Email, c.RealIP()); err != nil {
+		return err
+	}
+	err := identity.PasswordResetRequest(ctx, h.db, identity.PasswordResetRequestParams{
+		Email:      form.Email,
+		LinkPrefix: h.baseURL.String() + "/password/reset?token=",
+		RequestID:  requestIDFrom(ctx),
+		ClientIP:   c.RealIP(),
+	})
+	if store.ErrorCode(err) == store.Invalid {
+		form.Errors = fieldErrors(err, "email")
+		return render(c, http.StatusUnprocessableEntity, pages.ForgotPassword(h.shell(c, "Reset your password"), form))
+	}
+	if err != nil {
+		return err
+	}
+	// Count the request like a failure, so one address cannot ask for unlimited mail.
+	if err := h.loginFailed(ctx, form.Email, c.RealIP()); err != nil {
+		return errSessionsUnavailable
+	}
+	form.Sent = true
+	return render(c, http.StatusOK, pages.ForgotPassword(h.shell(c, "Reset your password"), form))
+}
+
+func (h *Handler) resetPage(c echo.Context) error {
+	form := pages.ResetForm{Token: c.QueryParam("token")}
+	if err := identity.PasswordResetCheck(c.Request().Context(), h.db, form.Token); err != nil {
+		if store.ErrorCode(err) != store.NotFound {
+			return err
+		}
+		form.Invalid = true
+		return render(c, http.StatusNotFound, pages.ResetPassword(h.shell(c, "Choose a new password"), form))
+	}
+	return render(c, http.StatusOK, pages.ResetPassword(h.shell(c, "Choose a new password"), form))
+}
+
+func (h *Handler) reset(c echo.Context) error {
+	ctx := c.Request().Context()
+	form := pages.ResetForm{Token: c.FormValue("token")}
+	_, err := identity.PasswordResetComplete(ctx, h.db, identity.PasswordResetCompleteParams{
+		Token: form.Token, Password: c.FormValue("password"), PasswordConfirm: c.FormValue("password_confirm"),
+		RequestID: requestIDFrom(ctx), ClientIP: c.RealIP(),
+	})
+	switch store.ErrorCode(err) {
+	case "":
+	case store.Invalid:
+		form.Errors = fieldErrors(err, "password", "password_confirm")
+		return render(c, http.StatusUnprocessableEntity, pages.ResetPassword(h.shell(c, "Choose a new password"), form))
+	case store.NotFound:
+		form.Invalid = true
+		return render(c, http.StatusNotFound, pages.ResetPassword(h.shell(c, "Choose a new password"), form))
+	default:
+		return err
+	}
+	// The reset does not sign in: the user proves the new password once, and any session of theirs
+	// continues only until it expires.
+	h.flash(ctx, "Your password has been changed. Sign in with the new one.")
+	return redirect(c, "/login")
+}

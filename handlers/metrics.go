@@ -1,0 +1,103 @@
+package handlers
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"ledgerline/store"
+)
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics(reg *prometheus.Registry, db *store.DB) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ledgerline_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ledgerline_http_request_duration_seconds",
+			Help:    "HTTP request latency by route and method.",
+			Buckets: []float64{.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+	}
+	for _, c := range []prometheus.Collector{
+		m.requests, m.latency,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&poolCollector{db: db},
+		&jobsCollector{db: db},
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) observe(method, route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// poolCollector reports the pgx pool's state at scrape time.
+type poolCollector struct{ db *store.DB }
+
+var (
+	poolConns = prometheus.NewDesc("ledgerline_db_pool_connections", "Database pool connections by state.", []string{"state"}, nil)
+	poolMax   = prometheus.NewDesc("ledgerline_db_pool_max_connections", "Database pool size limit.", nil, nil)
+	poolWaits = prometheus.NewDesc("ledgerline_db_pool_acquire_waits_total", "Acquires that had to wait for a connection.", nil, nil)
+	poolWait  = prometheus.NewDesc("ledgerline_db_pool_acquire_wait_seconds_total", "Time spent waiting for connections.", nil, nil)
+	jobsState = prometheus.NewDesc("ledgerline_jobs", "River jobs by queue and state.", []string{"queue", "state"}, nil)
+	jobsUp    = prometheus.NewDesc("ledgerline_jobs_scrape_ok", "1 when the job counts could be read.", nil, nil)
+)
+
+func (p *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- poolConns
+	ch <- poolMax
+	ch <- poolWaits
+	ch <- poolWait
+}
+
+func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	s := p.db.Pool.Stat()
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.AcquiredConns()), "acquired")
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.IdleConns()), "idle")
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.ConstructingConns()), "constructing")
+	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxConns()))
+	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
+	ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, s.EmptyAcquireWaitTime().Seconds())
+}
+
+// jobsCollector counts River jobs by queue and state at scrape time (River's tables hold no tenant data).
+type jobsCollector struct{ db *store.DB }
+
+func (j *jobsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- jobsState
+	ch <- jobsUp
+}
+
+func (j *jobsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var rows []struct {
+		Queue string `db:"queue"`
+		State string `db:"state"`
+		N     int64  `db:"n"`
+	}
+	err := j.db.X.SelectContext(ctx, &rows, `SELECT queue, state::text AS state, count(*) AS n FROM river_job GROUP BY 1, 2`)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(jobsUp, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(jobsUp, prometheus.GaugeValue, 1)
+	for _, r := range rows {
+		ch <- prometheus.MustNewConstMetric(jobsState, prometheus.GaugeValue, float64(r.N), r.Queue, r.State)
+	}
+}

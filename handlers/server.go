@@ -1,0 +1,110 @@
+// Package handlers is the HTTP layer: Echo routes, middleware, and thin handlers that decode input, call
+// one store operation and render a templ view. No SQL and no business rule lives here.
+package handlers
+
+import (
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/gomodule/redigo/redis"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"ledgerline/store"
+)
+
+// Deps are the handlers' dependencies, passed explicitly.
+type Deps struct {
+	DB              *store.DB
+	Redis           *redis.Pool
+	Jobs            *river.Client[*sql.Tx]
+	Logger          *slog.Logger
+	BaseURL         *url.URL
+	CookieSecure    bool
+	TrustedProxies  []*net.IPNet
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+	// RedisPrefix namespaces every Redis key (sessions, throttles); tests give each server its own.
+	RedisPrefix string
+	// Registry receives the metrics; nil makes a new one.
+	Registry *prometheus.Registry
+	// LoginLimits overrides the sign-in throttle (tests); zero values take the defaults.
+	LoginLimits LoginLimits
+}
+
+// Handler holds what the handlers share.
+type Handler struct {
+	db       *store.DB
+	redis    *redis.Pool
+	sessions *scs.SessionManager
+	logger   *slog.Logger
+	baseURL  *url.URL
+	prefix   string
+	metrics  *metrics
+	registry *prometheus.Registry
+	limits   LoginLimits
+	secure   bool
+}
+
+// New builds the Echo server with its middleware and the whole route table.
+func New(d Deps) (*echo.Echo, error) {
+	if d.DB == nil || d.Redis == nil || d.Logger == nil || d.BaseURL == nil {
+		return nil, fmt.Errorf("handlers.New: DB, Redis, Logger and BaseURL are required")
+	}
+	if d.RedisPrefix == "" {
+		d.RedisPrefix = "ll:"
+	}
+	if d.SessionIdle == 0 {
+		d.SessionIdle = 30 * time.Minute
+	}
+	if d.SessionLifetime == 0 {
+		d.SessionLifetime = 12 * time.Hour
+	}
+	reg := d.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(reg, d.DB)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		db:       d.DB,
+		redis:    d.Redis,
+		logger:   d.Logger,
+		baseURL:  d.BaseURL,
+		prefix:   d.RedisPrefix,
+		metrics:  m,
+		registry: reg,
+		limits:   d.LoginLimits.withDefaults(),
+		secure:   d.CookieSecure,
+	}
+	h.sessions = newSessionManager(d)
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = h.handleError
+	if len(d.TrustedProxies) > 0 {
+		opts := make([]echo.TrustOption, 0, len(d.TrustedProxies)+1)
+		opts = append(opts, echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false))
+		for _, n := range d.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	h.routes(e)
+	return e, nil
+}
+
+// ServeHTTP-compatible check for tests and main.
+var _ http.Handler = (*echo.Echo)(nil)

@@ -1,0 +1,77 @@
+// Package jobs holds River's workers and the periodic schedule. Workers are thin: they open a tenant
+// transaction from the job's tenant id and call store operations. This is where modules meet: a domain
+// enqueues its own job args in its store package, and a worker here reacts by calling another domain.
+package jobs
+
+import (
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+
+	"ledgerline/store"
+)
+
+// Deps are what workers need.
+type Deps struct {
+	DB     *store.DB
+	Mailer *Mailer
+	Logger *slog.Logger
+}
+
+// ClientOpts configures NewClient.
+type ClientOpts struct {
+	// Workers is how many jobs this instance works at once across queues; 0 makes an insert-only client.
+	Workers int
+	// AuditSealEvery is the period of the audit sealing job.
+	AuditSealEvery time.Duration
+}
+
+// NewClient builds the River client that both inserts jobs (in sqlx transactions, through database/sql)
+// and works them, listening for new jobs on the shared pgx pool.
+func NewClient(deps Deps, opts ClientOpts) (*river.Client[*sql.Tx], error) {
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &EmailSendWorker{Mailer: deps.Mailer, DB: deps.DB}); err != nil {
+		return nil, fmt.Errorf("error adding e-mail worker: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &AuditSealWorker{DB: deps.DB}); err != nil {
+		return nil, fmt.Errorf("error adding audit seal worker: %w", err)
+	}
+
+	cfg := &river.Config{
+		Logger:  deps.Logger,
+		Workers: workers,
+		// River's reindexer needs to own the indexes; the app role owns nothing (see STACK_NOTES).
+		ReindexerSchedule:           river.NeverSchedule(),
+		CompletedJobRetentionPeriod: 7 * 24 * time.Hour,
+		JobTimeout:                  5 * time.Minute,
+	}
+	if opts.Workers > 0 {
+		email := opts.Workers / 4
+		if email < 1 {
+			email = 1
+		}
+		cfg.Queues = map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: opts.Workers},
+			"email":            {MaxWorkers: email},
+		}
+		every := opts.AuditSealEvery
+		if every <= 0 {
+			every = time.Minute
+		}
+		cfg.PeriodicJobs = []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
+				return AuditSealArgs{}, nil
+			}, &river.PeriodicJobOpts{RunOnStart: true}),
+		}
+	}
+	driver := riverdatabasesql.NewWithPgxListener(deps.DB.X.DB, deps.DB.Pool)
+	client, err := river.NewClient(driver, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("error creating River client: %w", err)
+	}
+	return client, nil
+}

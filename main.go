@@ -1,0 +1,265 @@
+// Command ledgerline is the whole application in one binary: the web server with its River workers
+// (serve, the default), workers only (worker), schema migrations (migrate), demo data (seed) and the audit
+// chain check (audit-verify).
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+	"github.com/riverqueue/river"
+
+	"ledgerline/handlers"
+	"ledgerline/jobs"
+	"ledgerline/migrations"
+	"ledgerline/store"
+	"ledgerline/store/audit"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "ledgerline: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: ledgerline [command]
+
+commands:
+  serve          serve HTTP and work jobs (default)
+  worker         work jobs only
+  migrate        apply database migrations (as MIGRATE_DATABASE_URL)
+  seed           create the demo tenants and users (idempotent)
+  audit-verify   recompute every tenant's audit hash chain and name the first tampered event
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+
+	switch cmd {
+	case "serve", "worker":
+		return serve(ctx, cfg, logger, cmd == "serve")
+	case "migrate":
+		return migrations.Up(ctx, cfg.MigrateDatabaseURL, logger)
+	case "seed":
+		db, err := openDB(ctx, cfg, nil)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		client, err := jobs.NewClient(jobs.Deps{DB: db, Logger: logger}, jobs.ClientOpts{})
+		if err != nil {
+			return err
+		}
+		db.UseJobs(client)
+		return seed(ctx, db, stdout)
+	case "audit-verify":
+		db, err := openDB(ctx, cfg, nil)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return auditVerify(ctx, db, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func openDB(ctx context.Context, cfg Config, _ *slog.Logger) (*store.DB, error) {
+	sealer, err := store.NewSealer(cfg.DataKey)
+	if err != nil {
+		return nil, fmt.Errorf("DATA_KEY: %w", err)
+	}
+	return store.Open(ctx, cfg.DatabaseURL, store.OpenOpts{MaxConns: cfg.DBMaxConns, Secrets: sealer})
+}
+
+// openRedis returns a bounded redigo pool after checking that the server answers.
+func openRedis(ctx context.Context, redisURL string) (*redis.Pool, error) {
+	dial := func(ctx context.Context) (redis.Conn, error) {
+		return redis.DialURLContext(ctx, redisURL,
+			redis.DialConnectTimeout(time.Second),
+			redis.DialReadTimeout(2*time.Second),
+			redis.DialWriteTimeout(2*time.Second))
+	}
+	pool := &redis.Pool{
+		MaxIdle:     20,
+		MaxActive:   200,
+		Wait:        true,
+		IdleTimeout: 2 * time.Minute,
+		DialContext: dial,
+		TestOnBorrow: func(c redis.Conn, lastUsed time.Time) error {
+			if time.Since(lastUsed) < 30*time.Second {
+				return nil
+			}
+			_, err := c.Do("PING")
+			return err
+		},
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	conn, err := pool.GetContext(pingCtx)
+	if err == nil {
+		_, err = conn.Do("PING")
+		conn.Close()
+	}
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("Redis at %s is unreachable: %w", store.RedactURL(redisURL), err)
+	}
+	return pool, nil
+}
+
+func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) error {
+	db, err := openDB(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	redisPool, err := openRedis(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer redisPool.Close()
+
+	client, err := jobs.NewClient(jobs.Deps{
+		DB:     db,
+		Mailer: &jobs.Mailer{URL: cfg.SMTPURL, From: cfg.MailFrom},
+		Logger: logger,
+	}, jobs.ClientOpts{Workers: cfg.Workers})
+	if err != nil {
+		return err
+	}
+	db.UseJobs(client)
+	if cfg.Workers > 0 {
+		if err := client.Start(ctx); err != nil {
+			return fmt.Errorf("error starting River: %w", err)
+		}
+	}
+
+	var srv *http.Server
+	serveErr := make(chan error, 1)
+	if withHTTP {
+		h, err := handlers.New(handlers.Deps{
+			DB:              db,
+			Redis:           redisPool,
+			Jobs:            client,
+			Logger:          logger,
+			BaseURL:         cfg.BaseURL,
+			CookieSecure:    cfg.CookieSecure,
+			TrustedProxies:  cfg.TrustedProxies,
+			SessionIdle:     cfg.SessionIdle,
+			SessionLifetime: cfg.SessionLifetime,
+		})
+		if err != nil {
+			return err
+		}
+		srv = &http.Server{
+			Addr:              cfg.HTTPAddr,
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			WriteTimeout:      120 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		}
+		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+		}
+		logger.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String())
+		go func() { serveErr <- srv.Serve(ln) }()
+	} else {
+		logger.Info("working jobs only", "workers", cfg.Workers)
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("error serving HTTP: %w", err)
+		}
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if srv != nil {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			logger.Error("HTTP shutdown incomplete", "error", err)
+		}
+	}
+	if cfg.Workers > 0 {
+		stopRiver(shutdownCtx, client, logger)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// stopRiver lets running jobs finish until the deadline, then cancels them; cancelled jobs are retried by
+// another instance (River rescues them), so nothing is lost.
+func stopRiver(ctx context.Context, client *river.Client[*sql.Tx], logger *slog.Logger) {
+	softCtx, cancel := context.WithTimeout(ctx, time.Until(deadline(ctx))*3/4)
+	defer cancel()
+	if err := client.Stop(softCtx); err == nil {
+		return
+	}
+	logger.Warn("jobs still running at shutdown deadline; cancelling them")
+	if err := client.StopAndCancel(ctx); err != nil {
+		logger.Error("River stop incomplete", "error", err)
+	}
+}
+
+func deadline(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(10 * time.Second)
+}
+
+func auditVerify(ctx context.Context, db *store.DB, stdout io.Writer) error {
+	results, err := audit.VerifyAll(ctx, db)
+	if err != nil {
+		return err
+	}
+	bad := 0
+	for _, r := range results {
+		if r.OK {
+			fmt.Fprintf(stdout, "tenant %s: ok, %d sealed events checked, %d not yet sealed\n", r.TenantID, r.Checked, r.Unsealed)
+			continue
+		}
+		bad++
+		fmt.Fprintf(stdout, "tenant %s: TAMPERED at seq %d (event %s): %s\n", r.TenantID, r.FirstBad.Seq, r.FirstBad.EventID, r.FirstBad.Reason)
+	}
+	if bad > 0 {
+		return fmt.Errorf("audit chain broken in %d tenant(s)", bad)
+	}
+	return nil
+}

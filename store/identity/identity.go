@@ -1,0 +1,398 @@
+// Package identity owns tenants, users, memberships (a user's role and department in a tenant),
+// departments, sign-in and password reset. It is the shared base every business domain may use.
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"ledgerline/store"
+	"ledgerline/store/audit"
+	"ledgerline/store/notify"
+)
+
+// PlatformTenantID is the reserved tenant for platform-level audit events (a failed sign-in for an
+// e-mail that belongs to nobody). It has no members.
+var PlatformTenantID = store.ID{0, 0, 0, 0, 0, 0, 0x70, 0, 0x80, 0, 0, 0, 0, 0, 0, 1}
+
+// Tenant is an organization. Its data is isolated from every other tenant by row-level security.
+type Tenant struct {
+	ID       store.ID `db:"id"`
+	Name     string   `db:"name"`
+	Slug     string   `db:"slug"`
+	TimeZone string   `db:"time_zone"`
+	Currency string   `db:"currency"`
+	Version  int      `db:"version"`
+}
+
+// Location returns the tenant's time zone, UTC if it cannot be loaded.
+func (t Tenant) Location() *time.Location {
+	if loc, err := time.LoadLocation(t.TimeZone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// Membership is a user's place in a tenant.
+type Membership struct {
+	TenantID   store.ID `db:"tenant_id"`
+	TenantName string   `db:"tenant_name"`
+	Role       Role     `db:"role"`
+}
+
+// Actor is the signed-in user acting in one tenant, resolved once per request.
+type Actor struct {
+	UserID         store.ID
+	Email          string
+	Name           string
+	Role           Role
+	DepartmentID   *store.ID
+	DepartmentName string
+	Tenant         Tenant
+	Memberships    []Membership // every tenant the user belongs to, by name
+}
+
+// Can reports whether the actor's role grants p.
+func (a *Actor) Can(p Permission) bool {
+	return a != nil && a.Role.Can(p)
+}
+
+// Scope returns the transaction scope for acting as a in its tenant.
+func (a *Actor) Scope(requestID, clientIP string) store.Scope {
+	return store.Scope{TenantID: a.Tenant.ID, ActorID: a.UserID, RequestID: requestID, ClientIP: clientIP}
+}
+
+// ActorLoad resolves user userID acting in tenant tenantID. It is NotFound when the user is disabled or is
+// not (or no longer) a member of the tenant: the session is then no longer valid.
+func ActorLoad(ctx context.Context, db *store.DB, userID, tenantID store.ID) (*Actor, error) {
+	var row struct {
+		Email          string         `db:"email"`
+		Name           string         `db:"name"`
+		Role           Role           `db:"role"`
+		DepartmentID   *store.ID      `db:"department_id"`
+		DepartmentName sql.NullString `db:"department_name"`
+		Tenant
+	}
+	var memberships []Membership
+	err := db.InTenant(ctx, store.Scope{TenantID: tenantID, ActorID: userID}, func(tx *store.Tx) error {
+		if err := store.Get(ctx, tx, &row, "Your account has no access to this organization.", `
+			SELECT u.email, u.name, m.role, m.department_id, d.name AS department_name,
+			       t.id, t.name, t.slug, t.time_zone, t.currency, t.version
+			FROM memberships m
+			JOIN users u ON u.id = m.user_id
+			JOIN tenants t ON t.id = m.tenant_id
+			LEFT JOIN departments d ON d.tenant_id = m.tenant_id AND d.id = m.department_id
+			WHERE m.tenant_id = $1 AND m.user_id = $2 AND u.disabled_at IS NULL`, tenantID, userID); err != nil {
+			return err
+		}
+		return tx.SelectContext(ctx, &memberships, membershipsQuery, userID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Actor{
+		UserID: userID, Email: row.Email, Name: row.Name, Role: row.Role,
+		DepartmentID: row.DepartmentID, DepartmentName: row.DepartmentName.String,
+		Tenant: row.Tenant, Memberships: memberships,
+	}, nil
+}
+
+const membershipsQuery = `
+	SELECT m.tenant_id, t.name AS tenant_name, m.role
+	FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+	WHERE m.user_id = $1
+	ORDER BY t.name, t.id`
+
+// SignInParams are the credentials and origin of a sign-in attempt.
+type SignInParams struct {
+	Email     string
+	Password  string
+	RequestID string
+	ClientIP  string
+}
+
+// SignInResult is a successful sign-in: the user and the tenant they start in.
+type SignInResult struct {
+	UserID   store.ID
+	TenantID store.ID
+}
+
+// ErrBadCredentials is returned for an unknown e-mail and a wrong password alike, so that a caller cannot
+// tell which one it was.
+var ErrBadCredentials = store.Errorf(store.Unauthenticated, "The e-mail address or password is incorrect.")
+
+// dummyHash is verified against when the e-mail is unknown, so both failures take the same time.
+const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$bGVkZ2VybGluZS1kdW1teQ$0ZkQ4lhtgAkfyrWUD0q9S3rNeVf8HMi1Yn5Fy8aDUxY"
+
+// SignIn checks the credentials and records the attempt in the audit trail: a success in the tenant the
+// user starts in, a failure in every tenant of the user (or the platform tenant for an unknown e-mail).
+func SignIn(ctx context.Context, db *store.DB, p SignInParams) (*SignInResult, error) {
+	email := strings.TrimSpace(p.Email)
+	var user struct {
+		ID       store.ID `db:"id"`
+		Name     string   `db:"name"`
+		Hash     string   `db:"password_hash"`
+		Disabled bool     `db:"disabled"`
+	}
+	err := sqlxGet(ctx, db, &user, `SELECT id, name, password_hash, disabled FROM auth_user_by_email($1)`, email)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, _ = VerifyPassword(dummyHash, p.Password)
+		scope := store.Scope{TenantID: PlatformTenantID, RequestID: p.RequestID, ClientIP: p.ClientIP}
+		if err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+			return audit.Record(ctx, tx, audit.RecordParams{
+				Action: "auth.sign_in_failed", EntityType: "user",
+				After: map[string]string{"email": truncate(email, 254), "reason": "unknown_email"},
+			})
+		}); err != nil {
+			return nil, err
+		}
+		return nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, fmt.Errorf("error looking up user: %w", err)
+	}
+	ok, err := VerifyPassword(user.Hash, p.Password)
+	if err != nil {
+		return nil, fmt.Errorf("error verifying password of user %s: %w", user.ID, err)
+	}
+
+	var result *SignInResult
+	scope := store.Scope{ActorID: user.ID, RequestID: p.RequestID, ClientIP: p.ClientIP}
+	failure := func(reason string) func(tx *store.Tx) error {
+		return func(tx *store.Tx) error {
+			return audit.RecordInUserTenants(ctx, tx, user.ID, audit.RecordParams{
+				Action: "auth.sign_in_failed", EntityType: "user", EntityID: user.ID.String(),
+				After: map[string]string{"email": email, "reason": reason},
+			})
+		}
+	}
+	switch {
+	case !ok:
+		if err := db.InUser(ctx, scope, failure("wrong_password")); err != nil {
+			return nil, err
+		}
+		return nil, ErrBadCredentials
+	case user.Disabled:
+		if err := db.InUser(ctx, scope, failure("disabled")); err != nil {
+			return nil, err
+		}
+		return nil, store.Errorf(store.Unauthenticated, "This account is deactivated. Ask an administrator of your organization.")
+	}
+
+	err = db.InUser(ctx, scope, func(tx *store.Tx) error {
+		var memberships []Membership
+		if err := tx.SelectContext(ctx, &memberships, membershipsQuery, user.ID); err != nil {
+			return fmt.Errorf("error listing memberships of user %s: %w", user.ID, err)
+		}
+		if len(memberships) == 0 {
+			return store.Errorf(store.Unauthenticated, "Your account does not belong to any organization yet. Ask an administrator to add you.")
+		}
+		result = &SignInResult{UserID: user.ID, TenantID: memberships[0].TenantID}
+		if err := tx.SetTenant(ctx, result.TenantID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.RecordParams{
+			Action: "auth.sign_in", EntityType: "user", EntityID: user.ID.String(),
+			After: map[string]string{"email": email},
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return result, nil
+}
+
+// SignOutRecord records a sign-out in the actor's tenant.
+func SignOutRecord(ctx context.Context, db *store.DB, scope store.Scope) error {
+	return db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		return audit.Record(ctx, tx, audit.RecordParams{
+			Action: "auth.sign_out", EntityType: "user", EntityID: scope.ActorID.String(),
+		})
+	})
+}
+
+// TenantSwitch checks that the user belongs to tenant tenantID and records the switch there.
+func TenantSwitch(ctx context.Context, db *store.DB, scope store.Scope) error {
+	return db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		var exists bool
+		if err := tx.GetContext(ctx, &exists,
+			`SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+			 WHERE m.tenant_id = $1 AND m.user_id = $2 AND u.disabled_at IS NULL)`,
+			scope.TenantID, scope.ActorID); err != nil {
+			return fmt.Errorf("error checking membership: %w", err)
+		}
+		if !exists {
+			return store.Errorf(store.NotFound, "You are not a member of that organization.")
+		}
+		return audit.Record(ctx, tx, audit.RecordParams{
+			Action: "auth.tenant_switch", EntityType: "user", EntityID: scope.ActorID.String(),
+		})
+	})
+}
+
+// PasswordResetTTL is how long a reset link works.
+const PasswordResetTTL = 30 * time.Minute
+
+// PasswordResetRequestParams asks for a reset link. LinkPrefix is the reset page URL that the token is
+// appended to (e.g. "https://ledgerline.example.com/password/reset?token=").
+type PasswordResetRequestParams struct {
+	Email      string
+	LinkPrefix string
+	RequestID  string
+	ClientIP   string
+}
+
+// PasswordResetRequest creates a single-use reset token and e-mails its link. It answers the same whether
+// or not the e-mail belongs to someone, so it cannot be used to find accounts.
+func PasswordResetRequest(ctx context.Context, db *store.DB, p PasswordResetRequestParams) error {
+	email := strings.TrimSpace(p.Email)
+	if _, err := mail.ParseAddress(email); err != nil || len(email) > 254 {
+		return (store.FieldErrors{"email": "Enter an e-mail address in the correct format, like name@example.com."}).Err()
+	}
+	var user struct {
+		ID       store.ID `db:"id"`
+		Name     string   `db:"name"`
+		Hash     string   `db:"password_hash"`
+		Disabled bool     `db:"disabled"`
+	}
+	err := sqlxGet(ctx, db, &user, `SELECT id, name, password_hash, disabled FROM auth_user_by_email($1)`, email)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && user.Disabled) {
+		scope := store.Scope{TenantID: PlatformTenantID, RequestID: p.RequestID, ClientIP: p.ClientIP}
+		return db.InTenant(ctx, scope, func(tx *store.Tx) error {
+			return audit.Record(ctx, tx, audit.RecordParams{
+				Action: "auth.password_reset_refused", EntityType: "user",
+				After: map[string]string{"email": truncate(email, 254), "reason": "unknown_or_disabled"},
+			})
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("error looking up user: %w", err)
+	}
+	token, tokenHash := newToken()
+	scope := store.Scope{ActorID: user.ID, RequestID: p.RequestID, ClientIP: p.ClientIP}
+	return db.InUser(ctx, scope, func(tx *store.Tx) error {
+		id := store.NewID()
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO password_resets (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + $4::interval)`,
+			id, user.ID, tokenHash, fmt.Sprintf("%d seconds", int(PasswordResetTTL.Seconds()))); err != nil {
+			return fmt.Errorf("error storing password reset: %w", err)
+		}
+		body := fmt.Sprintf("Hello %s,\n\nSomeone (hopefully you) asked to reset the password of your Ledgerline account.\n"+
+			"Open this link to choose a new password. It works once and expires in %d minutes:\n\n%s%s\n\n"+
+			"If you did not ask for this, ignore this message; your password stays as it is.\n",
+			user.Name, int(PasswordResetTTL.Minutes()), p.LinkPrefix, token)
+		if err := notify.Email(ctx, tx, notify.EmailParams{To: email, Subject: "Reset your Ledgerline password", Text: body}); err != nil {
+			return err
+		}
+		return audit.RecordInUserTenants(ctx, tx, user.ID, audit.RecordParams{
+			Action: "auth.password_reset_requested", EntityType: "password_reset", EntityID: id.String(),
+			After: map[string]string{"email": email},
+		})
+	})
+}
+
+// PasswordResetCheck reports whether token is a valid, unused, unexpired reset token.
+func PasswordResetCheck(ctx context.Context, db *store.DB, token string) error {
+	var userID *store.ID
+	if err := sqlxGet(ctx, db, &userID, `SELECT auth_password_reset_user($1)`, hashToken(token)); err != nil {
+		return fmt.Errorf("error checking reset token: %w", err)
+	}
+	if userID == nil {
+		return errResetInvalid
+	}
+	return nil
+}
+
+var errResetInvalid = store.Errorf(store.NotFound, "This password reset link has expired or was already used.")
+
+// PasswordResetCompleteParams sets a new password with a reset token.
+type PasswordResetCompleteParams struct {
+	Token           string
+	Password        string
+	PasswordConfirm string
+	RequestID       string
+	ClientIP        string
+}
+
+// PasswordResetComplete sets the new password and uses up the token, in one transaction; a second use of
+// the same token, even concurrently, finds it used.
+func PasswordResetComplete(ctx context.Context, db *store.DB, p PasswordResetCompleteParams) (store.ID, error) {
+	var fields store.FieldErrors
+	if msg := validatePassword(p.Password); msg != "" {
+		fields.Add("password", msg)
+	}
+	if p.Password != p.PasswordConfirm {
+		fields.Add("password_confirm", "Enter the same password twice.")
+	}
+	if err := fields.Err(); err != nil {
+		return store.ID{}, err
+	}
+	var userID *store.ID
+	tokenHash := hashToken(p.Token)
+	if err := sqlxGet(ctx, db, &userID, `SELECT auth_password_reset_user($1)`, tokenHash); err != nil {
+		return store.ID{}, fmt.Errorf("error checking reset token: %w", err)
+	}
+	if userID == nil {
+		return store.ID{}, errResetInvalid
+	}
+	hash, err := HashPassword(p.Password)
+	if err != nil {
+		return store.ID{}, err
+	}
+	scope := store.Scope{ActorID: *userID, RequestID: p.RequestID, ClientIP: p.ClientIP}
+	err = db.InUser(ctx, scope, func(tx *store.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE password_resets SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()`,
+			tokenHash)
+		if err != nil {
+			return fmt.Errorf("error using reset token: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errResetInvalid
+		}
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE users SET password_hash = $1, updated_at = now(), version = version + 1 WHERE id = $2`,
+			hash, *userID); err != nil {
+			return fmt.Errorf("error setting password of user %s: %w", *userID, err)
+		}
+		return audit.RecordInUserTenants(ctx, tx, *userID, audit.RecordParams{
+			Action: "auth.password_reset", EntityType: "user", EntityID: userID.String(),
+		})
+	})
+	if err != nil {
+		return store.ID{}, err
+	}
+	return *userID, nil
+}
+
+// sqlxGet runs a single-row query outside any tenant; only the SECURITY DEFINER auth functions need it.
+func sqlxGet(ctx context.Context, db *store.DB, dest any, query string, args ...any) error {
+	return db.X.GetContext(ctx, dest, query, args...)
+}
+
+func newToken() (token string, hash []byte) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, hashToken(token)
+}
+
+func hashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,208 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jmoiron/sqlx"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// JobInserter inserts River jobs inside a caller's transaction. The River client satisfies it; the store
+// defines it so that domains can enqueue follow-up work without importing the jobs package.
+type JobInserter interface {
+	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// DB is the application's handle on PostgreSQL: one pgx pool shared by sqlx and River.
+type DB struct {
+	Pool    *pgxpool.Pool
+	X       *sqlx.DB
+	Secrets *Sealer
+
+	jobs JobInserter
+}
+
+// OpenOpts configures Open.
+type OpenOpts struct {
+	MaxConns int32
+	Secrets  *Sealer
+}
+
+// Open connects to url and checks that the server answers. Errors name the URL with its password hidden.
+func Open(ctx context.Context, dbURL string, opts OpenOpts) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("invalid database URL %s: %w", RedactURL(dbURL), err)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.HealthCheckPeriod = 15 * time.Second
+	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("error connecting to PostgreSQL at %s: %w", RedactURL(dbURL), err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("PostgreSQL at %s is unreachable: %w", RedactURL(dbURL), err)
+	}
+	return &DB{
+		Pool:    pool,
+		X:       sqlx.NewDb(stdlib.OpenDBFromPool(pool), "pgx"),
+		Secrets: opts.Secrets,
+	}, nil
+}
+
+// Close closes the sql.DB wrapper and the pool.
+func (db *DB) Close() {
+	_ = db.X.Close()
+	db.Pool.Close()
+}
+
+// UseJobs sets where transactions enqueue their follow-up jobs. It is called once at start, after the
+// River client (which itself needs the DB for its workers) exists.
+func (db *DB) UseJobs(jobs JobInserter) {
+	db.jobs = jobs
+}
+
+// RedactURL returns u with any password replaced, for messages and logs.
+func RedactURL(u string) string {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return parsed.Redacted()
+}
+
+// Scope says on whose behalf a transaction runs. TenantID selects the rows row-level security shows;
+// ActorID is the signed-in user (uuid.Nil for the system). RequestID and ClientIP travel into audit events.
+type Scope struct {
+	TenantID  ID
+	ActorID   ID
+	RequestID string
+	ClientIP  string
+}
+
+// Tx is a transaction opened by InTenant or InUser, carrying its Scope.
+type Tx struct {
+	*sqlx.Tx
+	Scope Scope
+
+	db *DB
+}
+
+// Enqueue inserts a River job in this transaction: the job exists exactly when the transaction commits.
+func (tx *Tx) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	if tx.db.jobs == nil {
+		return fmt.Errorf("error enqueuing %s: no job client configured", args.Kind())
+	}
+	if _, err := tx.db.jobs.InsertTx(ctx, tx.Tx.Tx, args, opts); err != nil {
+		return fmt.Errorf("error enqueuing %s: %w", args.Kind(), err)
+	}
+	return nil
+}
+
+// Secrets returns the sealer for application-level encryption.
+func (tx *Tx) Secrets() *Sealer {
+	return tx.db.Secrets
+}
+
+const maxAttempts = 5
+
+// InTenant runs fn in one transaction scoped to scope.TenantID: row-level security shows and accepts only
+// that tenant's rows. It commits when fn returns nil and retries the whole of fn on serialization failures
+// and deadlocks, so fn must not have effects outside the transaction.
+func (db *DB) InTenant(ctx context.Context, scope Scope, fn func(tx *Tx) error) error {
+	if scope.TenantID == (ID{}) {
+		return errors.New("error opening tenant transaction: no tenant in scope")
+	}
+	return db.inTx(ctx, scope, fn)
+}
+
+// InUser runs fn in one transaction that sees no tenant's rows, only the rows policies open to the user
+// scope.ActorID (their memberships and tenants). Used before a tenant is chosen, e.g. at sign-in.
+func (db *DB) InUser(ctx context.Context, scope Scope, fn func(tx *Tx) error) error {
+	scope.TenantID = ID{}
+	return db.inTx(ctx, scope, fn)
+}
+
+func (db *DB) inTx(ctx context.Context, scope Scope, fn func(tx *Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		err = db.runTx(ctx, scope, fn)
+		if err == nil || !isRetryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (db *DB) runTx(ctx context.Context, scope Scope, fn func(tx *Tx) error) (err error) {
+	sqlTx, err := db.X.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("error beginning transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = sqlTx.Rollback()
+		}
+	}()
+	tenant, actor := "", ""
+	if scope.TenantID != (ID{}) {
+		tenant = scope.TenantID.String()
+	}
+	if scope.ActorID != (ID{}) {
+		actor = scope.ActorID.String()
+	}
+	if _, err = sqlTx.ExecContext(ctx,
+		`SELECT set_config('app.tenant_id', $1, true), set_config('app.actor_id', $2, true)`,
+		tenant, actor); err != nil {
+		return fmt.Errorf("error setting transaction scope: %w", err)
+	}
+	if err = fn(&Tx{Tx: sqlTx, Scope: scope, db: db}); err != nil {
+		return err
+	}
+	if err = sqlTx.Commit(); err != nil {
+		return fmt.Errorf("error committing transaction: %w", err)
+	}
+	return nil
+}
+
+// Get runs a single-row query into dest, translating "no rows" into a NotFound error with msg.
+func Get(ctx context.Context, q sqlx.QueryerContext, dest any, msg, query string, args ...any) error {
+	err := sqlx.GetContext(ctx, q, dest, query, args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Errorf(NotFound, "%s", msg)
+	}
+	return err
+}
+
+// SetTenant points row-level security at another tenant for the rest of the transaction (or at no tenant,
+// for the zero ID). Only operations that span a user's organizations use it; the tx's Scope is unchanged.
+func (tx *Tx) SetTenant(ctx context.Context, tenantID ID) error {
+	v := ""
+	if tenantID != (ID{}) {
+		v = tenantID.String()
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT set_config('app.tenant_id', $1, true)`, v); err != nil {
+		return fmt.Errorf("error switching transaction tenant: %w", err)
+	}
+	return nil
+}
