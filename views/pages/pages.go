@@ -32,7 +32,7 @@ type ResetForm struct {
 // HomeView is what the home page shows about the signed-in user and their organization.
 type HomeView struct {
 	UserName, Email, Role, RoleLabel, TenantName, TimeZone, Currency, Department, SignedInAt string
-	Permissions                                                                             []string
+	Permissions                                                                              []string
 }
 
 // ErrorView is an error page. Title and Message fall back to wording for the status when empty.

@@ -8,7 +8,7 @@ import "strings"
 // server's messages ("Enter an email address"), not the browser's.
 type FieldProps struct {
 	Name, Label, Type, Value, Hint, Error, Autocomplete string
-	Required                                           bool
+	Required                                            bool
 }
 
 // FieldError is a problem with one form field, as listed in the ErrorSummary and shown next to the field.
