@@ -144,11 +144,6 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 		return err
 	}
 	defer db.Close()
-	redisPool, err := openRedis(ctx, cfg.RedisURL)
-	if err != nil {
-		return err
-	}
-	defer redisPool.Close()
 
 	client, err := jobs.NewClient(jobs.Deps{
 		DB:     db,
@@ -159,15 +154,18 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 		return err
 	}
 	db.UseJobs(client)
-	if cfg.Workers > 0 {
-		if err := client.Start(ctx); err != nil {
-			return fmt.Errorf("error starting River: %w", err)
-		}
-	}
 
-	var srv *http.Server
+	var (
+		srv *http.Server
+		ln  net.Listener
+	)
 	serveErr := make(chan error, 1)
 	if withHTTP {
+		redisPool, err := openRedis(ctx, cfg.RedisURL)
+		if err != nil {
+			return err
+		}
+		defer redisPool.Close()
 		h, err := handlers.New(handlers.Deps{
 			DB:              db,
 			Redis:           redisPool,
@@ -191,10 +189,17 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 			IdleTimeout:       120 * time.Second,
 			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		}
-		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		ln, err = net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
 			return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 		}
+	}
+	if cfg.Workers > 0 {
+		if err := client.Start(ctx); err != nil {
+			return fmt.Errorf("error starting River: %w", err)
+		}
+	}
+	if srv != nil {
 		logger.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL.String())
 		go func() { serveErr <- srv.Serve(ln) }()
 	} else {
