@@ -67,7 +67,7 @@ func (h *Handler) login(c echo.Context) error {
 		return err
 	}
 	h.loginSucceeded(ctx, email)
-	if err := h.signIn(ctx, res.UserID, res.TenantID); err != nil {
+	if err := h.signIn(c, res.UserID, res.TenantID); err != nil {
 		return err
 	}
 	return redirect(c, form.Next)
@@ -76,6 +76,9 @@ func (h *Handler) login(c echo.Context) error {
 func (h *Handler) logout(c echo.Context) error {
 	ctx := c.Request().Context()
 	if err := identity.SignOutRecord(ctx, h.db, scope(c)); err != nil {
+		return err
+	}
+	if err := h.sessionEnd(ctx, actorFrom(ctx).UserID, h.sessions.GetString(ctx, sessSID)); err != nil {
 		return err
 	}
 	if err := h.sessions.Destroy(ctx); err != nil {
@@ -95,7 +98,7 @@ func (h *Handler) tenantSwitch(c echo.Context) error {
 	if err := identity.TenantSwitch(ctx, h.db, sc); err != nil {
 		return err
 	}
-	if err := h.signIn(ctx, sc.ActorID, tenantID); err != nil {
+	if err := h.tenantSet(ctx, tenantID); err != nil {
 		return err
 	}
 	for _, m := range actorFrom(ctx).Memberships {

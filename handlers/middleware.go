@@ -173,6 +173,17 @@ func (h *Handler) loadActor(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok {
 			return next(c)
 		}
+		live, err := h.sessionIndexTouch(ctx, userID, h.sessions.GetString(ctx, sessSID), c.RealIP())
+		if err != nil {
+			return err
+		}
+		if !live {
+			// Ended from elsewhere: signed out on another device, deactivated, or role changed.
+			if err := h.sessions.Destroy(ctx); err != nil {
+				return errSessionsUnavailable
+			}
+			return next(c)
+		}
 		actor, err := identity.ActorLoad(ctx, h.db, userID, tenantID)
 		if store.ErrorCode(err) == store.NotFound {
 			if err := h.sessions.Destroy(ctx); err != nil {

@@ -154,12 +154,28 @@ func (h *Handler) sessionIdentity(ctx context.Context) (userID, tenantID store.I
 	return userID, tenantID, errors.Join(err1, err2) == nil
 }
 
-// signIn renews the session token (no fixation) and stores the user and tenant.
-func (h *Handler) signIn(ctx context.Context, userID, tenantID store.ID) error {
+// signIn renews the session token (no fixation), stores the user and tenant, and registers the session in
+// the user's session index.
+func (h *Handler) signIn(c echo.Context, userID, tenantID store.ID) error {
+	ctx := c.Request().Context()
 	if err := h.sessions.RenewToken(ctx); err != nil {
 		return errSessionsUnavailable
 	}
+	sid, err := h.sessionIndexAdd(ctx, userID, deviceName(c.Request().UserAgent()), c.RealIP())
+	if err != nil {
+		return err
+	}
 	h.sessions.Put(ctx, sessUserID, userID.String())
+	h.sessions.Put(ctx, sessTenantID, tenantID.String())
+	h.sessions.Put(ctx, sessSID, sid)
+	return nil
+}
+
+// tenantSet renews the session token and points the session at another tenant of the same user.
+func (h *Handler) tenantSet(ctx context.Context, tenantID store.ID) error {
+	if err := h.sessions.RenewToken(ctx); err != nil {
+		return errSessionsUnavailable
+	}
 	h.sessions.Put(ctx, sessTenantID, tenantID.String())
 	return nil
 }
