@@ -142,6 +142,8 @@ func (h *Handler) forgot(c echo.Context) error {
 }
 
 func (h *Handler) resetPage(c echo.Context) error {
+	// The token is in this page's URL: never send it on as a referrer.
+	c.Response().Header().Set("Referrer-Policy", "no-referrer")
 	form := pages.ResetForm{Token: c.QueryParam("token")}
 	if err := identity.PasswordResetCheck(c.Request().Context(), h.db, form.Token); err != nil {
 		if store.ErrorCode(err) != store.NotFound {

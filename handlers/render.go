@@ -42,7 +42,7 @@ func (h *Handler) shell(c echo.Context, title string) layout.Shell {
 		return s
 	}
 	s.Actor = &layout.Actor{
-		UserName: a.Name, Email: a.Email, Role: string(a.Role), TenantName: a.Tenant.Name, TenantID: a.Tenant.ID.String(),
+		UserName: a.Name, Email: a.Email, Role: a.Role.Label(), TenantName: a.Tenant.Name, TenantID: a.Tenant.ID.String(),
 	}
 	for _, m := range a.Memberships {
 		s.Actor.Tenants = append(s.Actor.Tenants, layout.TenantChoice{

@@ -562,7 +562,7 @@ func tenantSwitcher(s Shell) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, "<label class=\"tenant-switcher__label\" for=\"tenant-switcher-select\">Organization</label> <select id=\"tenant-switcher-select\" name=\"tenant_id\" class=\"tenant-switcher__select\" data-autosubmit>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, "<label class=\"tenant-switcher__label\" for=\"tenant-switcher-select\">Organization</label> <select id=\"tenant-switcher-select\" name=\"tenant_id\" class=\"tenant-switcher__select\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
