@@ -90,7 +90,8 @@ func ActorLoad(ctx context.Context, db *store.DB, userID, tenantID store.ID) (*A
 			JOIN users u ON u.id = m.user_id
 			JOIN tenants t ON t.id = m.tenant_id
 			LEFT JOIN departments d ON d.tenant_id = m.tenant_id AND d.id = m.department_id
-			WHERE m.tenant_id = $1 AND m.user_id = $2 AND u.disabled_at IS NULL`, tenantID, userID); err != nil {
+			WHERE m.tenant_id = $1 AND m.user_id = $2 AND u.disabled_at IS NULL AND m.deactivated_at IS NULL`,
+			tenantID, userID); err != nil {
 			return err
 		}
 		return tx.SelectContext(ctx, &memberships, membershipsQuery, userID)
@@ -108,7 +109,7 @@ func ActorLoad(ctx context.Context, db *store.DB, userID, tenantID store.ID) (*A
 const membershipsQuery = `
 	SELECT m.tenant_id, t.name AS tenant_name, m.role
 	FROM memberships m JOIN tenants t ON t.id = m.tenant_id
-	WHERE m.user_id = $1
+	WHERE m.user_id = $1 AND m.deactivated_at IS NULL
 	ORDER BY t.name, t.id`
 
 // SignInParams are the credentials and origin of a sign-in attempt.
@@ -225,7 +226,7 @@ func TenantSwitch(ctx context.Context, db *store.DB, scope store.Scope) error {
 		var exists bool
 		if err := tx.GetContext(ctx, &exists,
 			`SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
-			 WHERE m.tenant_id = $1 AND m.user_id = $2 AND u.disabled_at IS NULL)`,
+			 WHERE m.tenant_id = $1 AND m.user_id = $2 AND u.disabled_at IS NULL AND m.deactivated_at IS NULL)`,
 			scope.TenantID, scope.ActorID); err != nil {
 			return fmt.Errorf("error checking membership: %w", err)
 		}
