@@ -17,6 +17,7 @@ type Config struct {
 	DatabaseURL        string        // DATABASE_URL: the app role (no superuser, no BYPASSRLS)
 	MigrateDatabaseURL string        // MIGRATE_DATABASE_URL: the schema owner, used by migrate only
 	RedisURL           string        // REDIS_URL
+	RedisPrefix        string        // REDIS_KEY_PREFIX: namespaces every key, so environments can share a Redis
 	HTTPAddr           string        // HTTP_ADDR
 	BaseURL            *url.URL      // BASE_URL: how users reach the app (links in e-mails)
 	SMTPURL            *url.URL      // SMTP_URL: smtp://user:pass@host:port
@@ -52,6 +53,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	cfg.DatabaseURL = get("DATABASE_URL", "postgres://ledgerline_app:ledgerline_app@127.0.0.1:55432/ledgerline?sslmode=disable")
 	cfg.MigrateDatabaseURL = get("MIGRATE_DATABASE_URL", "postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:55432/ledgerline?sslmode=disable")
 	cfg.RedisURL = get("REDIS_URL", "redis://127.0.0.1:56379/0")
+	cfg.RedisPrefix = get("REDIS_KEY_PREFIX", "ll:")
 	cfg.HTTPAddr = get("HTTP_ADDR", "127.0.0.1:8080")
 	cfg.MailFrom = get("MAIL_FROM", "Ledgerline <no-reply@ledgerline.localhost>")
 	cfg.LogLevel = strings.ToLower(get("LOG_LEVEL", "info"))
@@ -65,6 +67,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if u, err := url.Parse(cfg.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
 		bad("REDIS_URL", "want redis://host:port/db")
+	}
+	if len(cfg.RedisPrefix) > 64 || strings.ContainsAny(cfg.RedisPrefix, " \t\r\n") {
+		bad("REDIS_KEY_PREFIX", "want up to 64 characters without spaces, e.g. ll:")
 	}
 	if _, _, err := net.SplitHostPort(cfg.HTTPAddr); err != nil {
 		bad("HTTP_ADDR", "want host:port, e.g. 127.0.0.1:8080 or :8080")

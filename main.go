@@ -169,6 +169,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 		h, err := handlers.New(handlers.Deps{
 			DB:              db,
 			Redis:           redisPool,
+			RedisPrefix:     cfg.RedisPrefix,
 			Jobs:            client,
 			Logger:          logger,
 			BaseURL:         cfg.BaseURL,

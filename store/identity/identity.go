@@ -75,7 +75,7 @@ func (a *Actor) Scope(requestID, clientIP string) store.Scope {
 func ActorLoad(ctx context.Context, db *store.DB, userID, tenantID store.ID) (*Actor, error) {
 	var row struct {
 		Email          string         `db:"email"`
-		Name           string         `db:"name"`
+		Name           string         `db:"user_name"` // not "name": that is the embedded Tenant's column
 		Role           Role           `db:"role"`
 		DepartmentID   *store.ID      `db:"department_id"`
 		DepartmentName sql.NullString `db:"department_name"`
@@ -84,7 +84,7 @@ func ActorLoad(ctx context.Context, db *store.DB, userID, tenantID store.ID) (*A
 	var memberships []Membership
 	err := db.InTenant(ctx, store.Scope{TenantID: tenantID, ActorID: userID}, func(tx *store.Tx) error {
 		if err := store.Get(ctx, tx, &row, "Your account has no access to this organization.", `
-			SELECT u.email, u.name, m.role, m.department_id, d.name AS department_name,
+			SELECT u.email, u.name AS user_name, m.role, m.department_id, d.name AS department_name,
 			       t.id, t.name, t.slug, t.time_zone, t.currency, t.version
 			FROM memberships m
 			JOIN users u ON u.id = m.user_id
@@ -280,6 +280,12 @@ func PasswordResetRequest(ctx context.Context, db *store.DB, p PasswordResetRequ
 	token, tokenHash := newToken()
 	scope := store.Scope{ActorID: user.ID, RequestID: p.RequestID, ClientIP: p.ClientIP}
 	return db.InUser(ctx, scope, func(tx *store.Tx) error {
+		// The link goes to the address on file, not the one typed: the lookup folds case (lower() also maps
+		// characters like the Kelvin sign to ASCII), so the typed address may name another mailbox.
+		var to string
+		if err := tx.GetContext(ctx, &to, `SELECT email FROM users WHERE id = $1`, user.ID); err != nil {
+			return fmt.Errorf("error loading e-mail address of user %s: %w", user.ID, err)
+		}
 		id := store.NewID()
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO password_resets (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + $4::interval)`,
@@ -290,7 +296,7 @@ func PasswordResetRequest(ctx context.Context, db *store.DB, p PasswordResetRequ
 			"Open this link to choose a new password. It works once and expires in %d minutes:\n\n%s%s\n\n"+
 			"If you did not ask for this, ignore this message; your password stays as it is.\n",
 			user.Name, int(PasswordResetTTL.Minutes()), p.LinkPrefix, token)
-		if err := notify.Email(ctx, tx, notify.EmailParams{To: email, Subject: "Reset your Ledgerline password", Text: body}); err != nil {
+		if err := notify.Email(ctx, tx, notify.EmailParams{To: to, Subject: "Reset your Ledgerline password", Text: body}); err != nil {
 			return err
 		}
 		return audit.RecordInUserTenants(ctx, tx, user.ID, audit.RecordParams{

@@ -55,14 +55,24 @@ func VerifyPassword(hash, password string) (bool, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &passes, &threads); err != nil {
 		return false, fmt.Errorf("malformed argon2 parameters: %w", err)
 	}
+	// argon2.IDKey panics on zero passes, zero threads or an empty key.
+	if passes < 1 || threads < 1 {
+		return false, errors.New("malformed argon2 parameters: passes and threads must be at least 1")
+	}
 	b64 := base64.RawStdEncoding
 	salt, err := b64.DecodeString(parts[4])
 	if err != nil {
 		return false, fmt.Errorf("malformed argon2 salt: %w", err)
 	}
+	if len(salt) < 8 {
+		return false, errors.New("malformed argon2 salt: shorter than 8 bytes")
+	}
 	want, err := b64.DecodeString(parts[5])
 	if err != nil {
 		return false, fmt.Errorf("malformed argon2 key: %w", err)
+	}
+	if len(want) < 16 {
+		return false, errors.New("malformed argon2 key: shorter than 16 bytes")
 	}
 	got := argon2.IDKey([]byte(password), salt, passes, memory, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
