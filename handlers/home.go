@@ -16,7 +16,7 @@ func (h *Handler) home(c echo.Context) error {
 		Department: a.DepartmentName,
 	}
 	for _, p := range a.Role.Permissions() {
-		view.Permissions = append(view.Permissions, string(p))
+		view.Permissions = append(view.Permissions, p.Label())
 	}
 	return render(c, http.StatusOK, pages.Home(h.shell(c, "Home"), view))
 }

@@ -92,3 +92,34 @@ func (r Role) Can(p Permission) bool {
 func (r Role) Permissions() []Permission {
 	return append([]Permission(nil), permissions[r]...)
 }
+
+// Label describes the permission as people read it.
+func (p Permission) Label() string {
+	switch p {
+	case InventoryRead:
+		return "Look up items and stock"
+	case InventoryWrite:
+		return "Receive, move and adjust stock"
+	case BillingRead:
+		return "See customers, invoices and payments"
+	case BillingWrite:
+		return "Prepare invoices and record payments"
+	case BillingIssue:
+		return "Issue and void invoices"
+	case ApprovalsSubmit:
+		return "Submit requests for approval"
+	case ApprovalsRead:
+		return "See all approval requests"
+	case ApprovalsDecide:
+		return "Approve or reject requests"
+	case AdminUsers:
+		return "Manage people and departments"
+	case AdminSettings:
+		return "Change organization settings"
+	case AuditRead:
+		return "Read the audit log"
+	case ExportsRun:
+		return "Export data"
+	}
+	return string(p)
+}
