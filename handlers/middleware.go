@@ -239,3 +239,16 @@ func redirect(c echo.Context, to string) error {
 	}
 	return c.Redirect(http.StatusSeeOther, to)
 }
+
+// requireAdminTwoFactor keeps admins out of admin pages until they enrol a second factor, once their
+// tenant requires it. Everyone else is judged by the route's permission as usual.
+func (h *Handler) requireAdminTwoFactor(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		a := actorFrom(c.Request().Context())
+		if a != nil && a.Role == identity.RoleAdmin && a.Tenant.RequireAdmin2FA && !a.TwoFactor {
+			h.flash(c.Request().Context(), "Your organization requires two-factor authentication for administrators. Set it up to continue.")
+			return redirect(c, accountTwoFactorPath)
+		}
+		return next(c)
+	}
+}

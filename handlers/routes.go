@@ -9,6 +9,9 @@ import (
 	"ledgerline/store/identity"
 )
 
+// accountTwoFactorPath is where a user enrols TOTP.
+const accountTwoFactorPath = "/account/two-factor"
+
 // routes is the whole route table. Every signed-in route names the permission it needs (or none beyond
 // being signed in); TestRoutePermissionMatrix checks every route against every role.
 func (h *Handler) routes(e *echo.Echo) {
@@ -37,6 +40,10 @@ func (h *Handler) routes(e *echo.Echo) {
 	app.POST("/logout", h.logout)
 	app.POST("/tenant/switch", h.tenantSwitch)
 	app.GET("/audit", h.auditList, h.require(identity.AuditRead))
+
+	// Admin pages: admins must have a second factor once their tenant requires it.
+	admin := app.Group("/admin", h.requireAdminTwoFactor)
+	_ = admin
 
 	web.RouteNotFound("/*", func(c echo.Context) error { return echo.NewHTTPError(http.StatusNotFound) })
 }

@@ -33,7 +33,8 @@ func Up(ctx context.Context, ownerURL string, logger *slog.Logger) error {
 		return fmt.Errorf("error connecting for migrations: %w", err)
 	}
 
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, files)
+	// Out-of-order application lets migrations written on parallel branches land in any order.
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, files, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("error loading migrations: %w", err)
 	}

@@ -31,6 +31,8 @@ type Tenant struct {
 	TimeZone string   `db:"time_zone"`
 	Currency string   `db:"currency"`
 	Version  int      `db:"version"`
+	// RequireAdmin2FA keeps admins out of admin pages until they have enrolled a second factor.
+	RequireAdmin2FA bool `db:"require_2fa_admins"`
 }
 
 // Location returns the tenant's time zone, UTC if it cannot be loaded.
@@ -58,6 +60,7 @@ type Actor struct {
 	DepartmentName string
 	Tenant         Tenant
 	Memberships    []Membership // every tenant the user belongs to, by name
+	TwoFactor      bool         // the user has enrolled TOTP
 }
 
 // Can reports whether the actor's role grants p.
@@ -76,6 +79,7 @@ func ActorLoad(ctx context.Context, db *store.DB, userID, tenantID store.ID) (*A
 	var row struct {
 		Email          string         `db:"email"`
 		Name           string         `db:"user_name"` // not "name": that is the embedded Tenant's column
+		TwoFactor      bool           `db:"two_factor"`
 		Role           Role           `db:"role"`
 		DepartmentID   *store.ID      `db:"department_id"`
 		DepartmentName sql.NullString `db:"department_name"`
@@ -84,8 +88,9 @@ func ActorLoad(ctx context.Context, db *store.DB, userID, tenantID store.ID) (*A
 	var memberships []Membership
 	err := db.InTenant(ctx, store.Scope{TenantID: tenantID, ActorID: userID}, func(tx *store.Tx) error {
 		if err := store.Get(ctx, tx, &row, "Your account has no access to this organization.", `
-			SELECT u.email, u.name AS user_name, m.role, m.department_id, d.name AS department_name,
-			       t.id, t.name, t.slug, t.time_zone, t.currency, t.version
+			SELECT u.email, u.name AS user_name, u.totp_enabled_at IS NOT NULL AS two_factor,
+			       m.role, m.department_id, d.name AS department_name,
+			       t.id, t.name, t.slug, t.time_zone, t.currency, t.version, t.require_2fa_admins
 			FROM memberships m
 			JOIN users u ON u.id = m.user_id
 			JOIN tenants t ON t.id = m.tenant_id
@@ -102,7 +107,7 @@ func ActorLoad(ctx context.Context, db *store.DB, userID, tenantID store.ID) (*A
 	return &Actor{
 		UserID: userID, Email: row.Email, Name: row.Name, Role: row.Role,
 		DepartmentID: row.DepartmentID, DepartmentName: row.DepartmentName.String,
-		Tenant: row.Tenant, Memberships: memberships,
+		Tenant: row.Tenant, Memberships: memberships, TwoFactor: row.TwoFactor,
 	}, nil
 }
 
