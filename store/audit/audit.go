@@ -65,8 +65,12 @@ func Record(ctx context.Context, tx *store.Tx, p RecordParams) error {
 
 // RecordInUserTenants records the event in every tenant the user belongs to, inside tx. It is for changes
 // to a person rather than to one tenant's data (a password reset), which each organization must see.
-// tx must have been opened with InUser for that user, so the user's memberships are visible.
+// tx must have been opened for that user (ActorID), so the user's memberships are visible.
 func RecordInUserTenants(ctx context.Context, tx *store.Tx, userID store.ID, p RecordParams) error {
+	// A user's memberships in all tenants are visible only outside any tenant.
+	if err := tx.SetTenant(ctx, store.ID{}); err != nil {
+		return err
+	}
 	var tenants []store.ID
 	if err := tx.SelectContext(ctx, &tenants,
 		`SELECT tenant_id FROM memberships WHERE user_id = $1 ORDER BY tenant_id`, userID); err != nil {

@@ -99,6 +99,10 @@ func ActorLoad(ctx context.Context, db *store.DB, userID, tenantID store.ID) (*A
 			tenantID, userID); err != nil {
 			return err
 		}
+		// The user's other tenants are visible only outside any tenant (see policy memberships_self).
+		if err := tx.SetTenant(ctx, store.ID{}); err != nil {
+			return err
+		}
 		return tx.SelectContext(ctx, &memberships, membershipsQuery, userID)
 	})
 	if err != nil {
@@ -369,6 +373,11 @@ func PasswordResetComplete(ctx context.Context, db *store.DB, p PasswordResetCom
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errResetInvalid
+		}
+		// Any other link sent earlier dies with this one.
+		if _, err := tx.ExecContext(ctx,
+			`UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, *userID); err != nil {
+			return fmt.Errorf("error retiring other reset tokens: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx,
 			`UPDATE users SET password_hash = $1, updated_at = now(), version = version + 1 WHERE id = $2`,
