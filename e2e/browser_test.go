@@ -532,15 +532,10 @@ func (tb *tab) takeErrors() []string {
 	return errs
 }
 
-// faviconMissing is the browser's own request for /favicon.ico, which the app does not serve (404). It is
-// not the page's doing, so it is the one error every check lets pass.
-var faviconMissing = regexp.MustCompile(`^browser log \(network\): Failed to load resource: the server responded with a status of 404 \(Not Found\) \[http://[^/]+/favicon\.ico\]$`)
-
 // requireNoConsoleErrors fails on any error-level console entry, uncaught exception or CSP violation
 // since the last check, except those matching allow.
 func (tb *tab) requireNoConsoleErrors(t *testing.T, where string, allow ...*regexp.Regexp) {
 	t.Helper()
-	allow = append(allow, faviconMissing)
 	var bad []string
 next:
 	for _, e := range tb.takeErrors() {

@@ -28,11 +28,6 @@ func (h *Handler) loginPage(c echo.Context) error {
 		return redirect(c, "/")
 	}
 	form := pages.LoginForm{Next: safeNext(c.QueryParam("next"))}
-	if c.QueryParam("signed_out") == "1" {
-		s := h.shell(c, "Sign in")
-		s.Toasts = append(s.Toasts, toastInfo("You have signed out."))
-		return render(c, http.StatusOK, pages.Login(s, form))
-	}
 	return render(c, http.StatusOK, pages.Login(h.shell(c, "Sign in"), form))
 }
 
@@ -84,7 +79,9 @@ func (h *Handler) logout(c echo.Context) error {
 	if err := h.sessions.Destroy(ctx); err != nil {
 		return errSessionsUnavailable
 	}
-	return redirect(c, "/login?signed_out=1")
+	// A fresh, anonymous session (new token) carries the message to the sign-in page, once.
+	h.flash(ctx, "You have signed out.")
+	return redirect(c, "/login")
 }
 
 func (h *Handler) tenantSwitch(c echo.Context) error {

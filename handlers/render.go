@@ -210,7 +210,3 @@ func fieldErrors(err error, order ...string) []ui.FieldError {
 	}
 	return out
 }
-
-func toastInfo(msg string) layout.Toast {
-	return layout.Toast{Kind: layout.ToastInfo, Message: msg}
-}

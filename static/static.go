@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-//go:embed app.css app.js vendor
+//go:embed app.css app.js favicon.svg vendor
 var files embed.FS
 
 // Prefix is where the assets are mounted.
