@@ -5,6 +5,8 @@ SHELL := /bin/bash
 GO          ?= go
 PG_PORT     ?= 55432
 REDIS_PORT  ?= 56379
+SMTP_PORT   ?= 51025
+MAIL_PORT   ?= 58025
 OWNER_URL    = postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:$(PG_PORT)
 APP_URL      = postgres://ledgerline_app:ledgerline_app@127.0.0.1:$(PG_PORT)
 BIN         := bin/ledgerline
@@ -12,9 +14,12 @@ BIN         := bin/ledgerline
 export DATABASE_URL         ?= $(APP_URL)/ledgerline?sslmode=disable
 export MIGRATE_DATABASE_URL ?= $(OWNER_URL)/ledgerline?sslmode=disable
 export REDIS_URL            ?= redis://127.0.0.1:$(REDIS_PORT)/0
-export SMTP_URL             ?= smtp://127.0.0.1:51025
-export LEDGERLINE_PG_PORT    = $(PG_PORT)
-export LEDGERLINE_REDIS_PORT = $(REDIS_PORT)
+export SMTP_URL             ?= smtp://127.0.0.1:$(SMTP_PORT)
+export MAILPIT_URL          ?= http://127.0.0.1:$(MAIL_PORT)
+export LEDGERLINE_PG_PORT        = $(PG_PORT)
+export LEDGERLINE_REDIS_PORT     = $(REDIS_PORT)
+export LEDGERLINE_SMTP_PORT      = $(SMTP_PORT)
+export LEDGERLINE_MAIL_WEB_PORT  = $(MAIL_PORT)
 
 TEST_DATABASE_URL         = $(APP_URL)/ledgerline_test?sslmode=disable
 TEST_MIGRATE_DATABASE_URL = $(OWNER_URL)/ledgerline_test?sslmode=disable
@@ -27,7 +32,7 @@ run: services build
 	@$(BIN) seed
 	@echo
 	@echo "Ledgerline:  http://localhost:8080   (sign in as admin@acme.example / ledgerline-demo)"
-	@echo "Mail inbox:  http://127.0.0.1:58025  (password reset e-mails land here)"
+	@echo "Mail inbox:  $(MAILPIT_URL)  (password reset and invitation e-mails land here)"
 	@echo "Stop the local services with: make stop"
 	@echo
 	HTTP_ADDR=$${HTTP_ADDR:-127.0.0.1:8080} exec $(BIN) serve
