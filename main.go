@@ -177,6 +177,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 			TrustedProxies:  cfg.TrustedProxies,
 			SessionIdle:     cfg.SessionIdle,
 			SessionLifetime: cfg.SessionLifetime,
+			Context:         ctx,
 		})
 		if err != nil {
 			return err

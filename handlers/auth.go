@@ -61,7 +61,15 @@ func (h *Handler) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if res.TwoFactorRequired {
+		// Not signed in yet, and the account's failure counter stays: the code must be right too.
+		if err := h.pendingSignInStart(c, res, email, form.Next); err != nil {
+			return err
+		}
+		return redirect(c, loginTwoFactorPath)
+	}
 	h.loginSucceeded(ctx, email)
+	h.pendingSignInClear(ctx) // an abandoned second step of someone else
 	if err := h.signIn(c, res.UserID, res.TenantID); err != nil {
 		return err
 	}

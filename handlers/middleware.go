@@ -205,6 +205,10 @@ func (h *Handler) requireSignIn(next echo.HandlerFunc) echo.HandlerFunc {
 		if actorFrom(c.Request().Context()) != nil {
 			return next(c)
 		}
+		// A sign-in waiting for its second factor is not signed in: it may only enter its code.
+		if p, _ := h.pendingSignInGet(c.Request().Context()); p != nil {
+			return redirect(c, loginTwoFactorPath)
+		}
 		target := "/login"
 		if c.Request().Method == http.MethodGet && c.Request().URL.Path != "/" {
 			target += "?next=" + url.QueryEscape(c.Request().URL.RequestURI())

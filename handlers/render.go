@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -54,7 +55,7 @@ func (h *Handler) shell(c echo.Context, title string) layout.Shell {
 		if item.permission != "" && !a.Can(item.permission) {
 			continue
 		}
-		s.Nav = append(s.Nav, layout.NavItem{Label: item.label, Href: item.href, Icon: item.icon, Active: path == item.href})
+		s.Nav = append(s.Nav, layout.NavItem{Label: item.label, Href: item.href, Icon: item.icon, Active: navActive(path, item.href)})
 	}
 	return s
 }
@@ -66,6 +67,30 @@ var navigation = []struct {
 }{
 	{"Home", "/", "home", ""},
 	{"Audit log", "/audit", "audit", identity.AuditRead},
+	{"People", "/admin/users", "admin", identity.AdminUsers},
+	{"Departments", "/admin/departments", "admin", identity.AdminUsers},
+	{"Settings", "/admin/settings", "admin", identity.AdminSettings},
+	{"Jobs", "/admin/jobs", "admin", identity.AdminUsers},
+	{"API clients", "/admin/api-clients", "admin", identity.AdminUsers},
+}
+
+// navSubPages lists the other paths whose pages belong to a sidebar entry (People also covers invitations).
+var navSubPages = map[string][]string{
+	"/admin/users": {"/admin/invitations"},
+}
+
+// navActive reports whether the page at path belongs to the sidebar entry href: the entry itself, the
+// pages under it, and its navSubPages.
+func navActive(path, href string) bool {
+	if path == href || (href != "/" && strings.HasPrefix(path, href+"/")) {
+		return true
+	}
+	for _, p := range navSubPages[href] {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // popFlash returns the flash message once. Sessionless routes (static files, health) have none.
@@ -124,6 +149,10 @@ var errorTitles = map[int]string{
 func (h *Handler) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		h.logger.Error("error after response started", "request_id", requestIDFrom(c.Request().Context()), "error", err)
+		return
+	}
+	if isAPIPath(c.Request().URL.Path) {
+		h.apiError(err, c) // problem details, not pages (api.go)
 		return
 	}
 	status := statusOf(err)

@@ -33,17 +33,81 @@ func (h *Handler) routes(e *echo.Echo) {
 	web.POST("/password/forgot", h.forgot)
 	web.GET("/password/reset", h.resetPage)
 	web.POST("/password/reset", h.reset)
+	// The invitation link: signed out (new account) or signed in (existing account joins).
+	web.GET("/invite/accept", h.inviteAcceptPage)
+	web.POST("/invite/accept", h.inviteAccept)
+	// The second step of signing in, for accounts with two-factor authentication (account_twofactor.go).
+	web.GET(loginTwoFactorPath, h.loginTwoFactorPage)
+	web.POST(loginTwoFactorPath, h.loginTwoFactor)
 
 	// Signed in.
 	app := web.Group("", h.requireSignIn)
 	app.GET("/", h.home)
 	app.POST("/logout", h.logout)
 	app.POST("/tenant/switch", h.tenantSwitch)
+	// Audit log: filters, one event, and the chain verification job with its polled result (audit.go).
 	app.GET("/audit", h.auditList, h.require(identity.AuditRead))
+	app.GET("/audit/verify", h.auditVerifyStatus, h.require(identity.AuditRead))
+	app.POST("/audit/verify", h.auditVerifyStart, h.require(identity.AuditRead))
+	app.GET("/audit/:id", h.auditShow, h.require(identity.AuditRead))
+
+	// Own account: every signed-in person, for themselves only (account.go, account_twofactor.go).
+	app.GET("/account", h.accountPage)
+	app.POST("/account", h.accountUpdate)
+	app.GET("/account/password", h.accountPasswordPage)
+	app.POST("/account/password", h.accountPasswordChange)
+	app.GET("/account/sessions", h.accountSessions)
+	app.POST("/account/sessions/end", h.accountSessionEnd)
+	app.POST("/account/sessions/end-others", h.accountSessionsEndOthers)
+	app.GET(accountTwoFactorPath, h.accountTwoFactorPage)
+	app.POST(accountTwoFactorPath+"/setup", h.accountTwoFactorSetup)
+	app.POST(accountTwoFactorPath+"/enable", h.accountTwoFactorEnable)
+	app.POST(accountTwoFactorPath+"/disable", h.accountTwoFactorDisable)
+	app.POST(accountTwoFactorPath+"/recovery-codes", h.accountRecoveryCodes)
+	// Personal access tokens for the API: scopes limited to the person's own role (account_tokens.go).
+	app.GET("/account/tokens", h.accountTokens)
+	app.POST("/account/tokens", h.accountTokenCreate)
+	app.POST("/account/tokens/:id/revoke", h.accountTokenRevoke)
 
 	// Admin pages: admins must have a second factor once their tenant requires it.
 	admin := app.Group("/admin", h.requireAdminTwoFactor)
 	_ = admin
+	// People: members and invitations.
+	admin.GET("/users", h.peopleList, h.require(identity.AdminUsers))
+	admin.GET("/users/:id", h.personShow, h.require(identity.AdminUsers))
+	admin.POST("/users/:id", h.personUpdate, h.require(identity.AdminUsers))
+	admin.POST("/users/:id/deactivate", h.personDeactivate, h.require(identity.AdminUsers))
+	admin.POST("/users/:id/reactivate", h.personReactivate, h.require(identity.AdminUsers))
+	admin.GET("/invitations/new", h.invitationsPage, h.require(identity.AdminUsers))
+	admin.POST("/invitations", h.invitationCreate, h.require(identity.AdminUsers))
+	admin.POST("/invitations/:id/revoke", h.invitationRevoke, h.require(identity.AdminUsers))
+	// OAuth clients of the API (admin_api_clients.go).
+	admin.GET("/api-clients", h.adminAPIClients, h.require(identity.AdminUsers))
+	admin.POST("/api-clients", h.adminAPIClientCreate, h.require(identity.AdminUsers))
+	admin.POST("/api-clients/:id/revoke", h.adminAPIClientRevoke, h.require(identity.AdminUsers))
+	// Departments (admin_departments.go) and organization settings (admin_settings.go).
+	admin.GET("/departments", h.departmentList, h.require(identity.AdminUsers))
+	admin.POST("/departments", h.departmentCreate, h.require(identity.AdminUsers))
+	admin.GET("/departments/:id", h.departmentShow, h.require(identity.AdminUsers))
+	admin.POST("/departments/:id/rename", h.departmentRename, h.require(identity.AdminUsers))
+	admin.POST("/departments/:id/manager", h.departmentManager, h.require(identity.AdminUsers))
+	admin.POST("/departments/:id/delete", h.departmentDelete, h.require(identity.AdminUsers))
+	admin.POST("/departments/:id/restore", h.departmentRestore, h.require(identity.AdminUsers))
+	admin.GET("/settings", h.settingsPage, h.require(identity.AdminSettings))
+	admin.POST("/settings", h.settingsUpdate, h.require(identity.AdminSettings))
+	// Job monitor: River UI under our sign-in, 2FA gate and permission, with its own CSRF rule and CSP
+	// (admin_jobs.go). Its API uses these methods only.
+	jobsMonitor := []echo.MiddlewareFunc{h.require(identity.AdminUsers), jobsSameOrigin}
+	admin.GET("/jobs", h.jobsMonitorServe, jobsMonitor...)
+	admin.GET("/jobs/*", h.jobsMonitorServe, jobsMonitor...)
+	admin.GET("/jobs/api/*", h.jobsMonitorServe, jobsMonitor...)
+	admin.POST("/jobs/api/*", h.jobsMonitorServe, jobsMonitor...)
+	admin.PUT("/jobs/api/*", h.jobsMonitorServe, jobsMonitor...)
+	admin.PATCH("/jobs/api/*", h.jobsMonitorServe, jobsMonitor...)
 
 	web.RouteNotFound("/*", func(c echo.Context) error { return echo.NewHTTPError(http.StatusNotFound) })
+
+	// API v1: bearer tokens, no session or CSRF; its operations, each with the scope it needs, are
+	// registered in apiRoutes (api.go) and listed in the OpenAPI document at /api/v1/openapi.json.
+	h.apiRoutes(e)
 }

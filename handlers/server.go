@@ -3,6 +3,7 @@
 package handlers
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,9 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// LoginLimits overrides the sign-in throttle (tests); zero values take the defaults.
 	LoginLimits LoginLimits
+	// Context bounds the background work of the job monitor (River UI's caches, started by its first
+	// request); nil lets it run until the process ends.
+	Context context.Context
 }
 
 // Handler holds what the handlers share.
@@ -51,6 +55,7 @@ type Handler struct {
 	registry *prometheus.Registry
 	limits   LoginLimits
 	secure   bool
+	jobs     *jobsMonitor
 }
 
 // New builds the Echo server with its middleware and the whole route table.
@@ -87,6 +92,9 @@ func New(d Deps) (*echo.Echo, error) {
 		secure:   d.CookieSecure,
 	}
 	h.sessions = newSessionManager(d)
+	if h.jobs, err = newJobsMonitor(d.Context, d.DB, d.Jobs, d.Logger); err != nil {
+		return nil, err
+	}
 
 	e := echo.New()
 	e.HideBanner = true

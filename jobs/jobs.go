@@ -40,6 +40,12 @@ func NewClient(deps Deps, opts ClientOpts) (*river.Client[*sql.Tx], error) {
 	if err := river.AddWorkerSafely(workers, &AuditSealWorker{DB: deps.DB}); err != nil {
 		return nil, fmt.Errorf("error adding audit seal worker: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &AuditVerifyWorker{DB: deps.DB}); err != nil {
+		return nil, fmt.Errorf("error adding audit verify worker: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &SigningKeyRotateWorker{DB: deps.DB}); err != nil {
+		return nil, fmt.Errorf("error adding signing key rotation worker: %w", err)
+	}
 
 	cfg := &river.Config{
 		Logger:  deps.Logger,
@@ -65,6 +71,9 @@ func NewClient(deps Deps, opts ClientOpts) (*river.Client[*sql.Tx], error) {
 		cfg.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
 				return AuditSealArgs{}, nil
+			}, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(SigningKeyRotateEvery), func() (river.JobArgs, *river.InsertOpts) {
+				return SigningKeyRotateArgs{}, nil
 			}, &river.PeriodicJobOpts{RunOnStart: true}),
 		}
 	}

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,11 +11,24 @@ import (
 	"ledgerline/store"
 )
 
-// ListParams filters and pages the audit log. After is the opaque cursor of the previous page.
+// ListParams filters and pages the audit log, as typed in the filter form. Every filter is optional:
+//   - Actor is a user id;
+//   - Action is a whole action or its leading dot-separated parts ("auth" finds auth.sign_in and
+//     auth.sign_out, "auth.sign_in" finds only that action, not auth.sign_in_failed);
+//   - EntityType matches exactly, EntityID too (EntityID needs EntityType);
+//   - From and To are dates (2006-01-02), both included, read in Location (the tenant's time zone; UTC
+//     when nil).
+//
+// After is the opaque cursor of the previous page; Limit defaults to 50 (at most 200).
 type ListParams struct {
-	Action string
-	After  string
-	Limit  int
+	Actor      string
+	Action     string
+	EntityType string
+	EntityID   string
+	From, To   string
+	Location   *time.Location
+	After      string
+	Limit      int
 }
 
 // ListedEvent is an event with its actor's name for display.
@@ -30,9 +44,86 @@ type ListResult struct {
 	Next   string
 }
 
+// listFilter is ListParams checked and converted for the query.
+type listFilter struct {
+	actor      *store.ID
+	action     string
+	entityType string
+	entityID   string
+	from, to   *time.Time // to is exclusive: the start of the day after the To date
+}
+
+// filter validates p. Problems are field errors keyed by the filter form's field names.
+func (p ListParams) filter() (listFilter, error) {
+	var (
+		f   store.FieldErrors
+		out listFilter
+	)
+	loc := p.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	if a := strings.TrimSpace(p.Actor); a != "" {
+		id, err := store.ParseID(a)
+		if err != nil {
+			f.Add("actor", "Choose a person from the list.")
+		} else {
+			out.actor = &id
+		}
+	}
+	out.action = strings.Trim(strings.ToLower(strings.TrimSpace(p.Action)), ".")
+	if len(out.action) > 100 || strings.Trim(out.action, "abcdefghijklmnopqrstuvwxyz_.") != "" {
+		f.Add("action", "Enter an action or the start of one, using letters, dots and underscores, like auth.sign_in.")
+	}
+	out.entityType = strings.TrimSpace(p.EntityType)
+	out.entityID = strings.TrimSpace(p.EntityID)
+	if len(out.entityType) > 100 {
+		f.Add("entity_type", "Enter an entity type of up to 100 characters, like department.")
+	}
+	if len(out.entityID) > 200 {
+		f.Add("entity_id", "Enter an entity id of up to 200 characters.")
+	}
+	if out.entityID != "" && out.entityType == "" {
+		f.Add("entity_type", "Enter the entity type too, like department.")
+	}
+	day := func(field, s string) *time.Time {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return nil
+		}
+		t, err := time.ParseInLocation(time.DateOnly, s, loc)
+		if err != nil {
+			f.Add(field, "Enter a date like 2026-03-31.")
+			return nil
+		}
+		return &t
+	}
+	out.from = day("from", p.From)
+	if to := day("to", p.To); to != nil {
+		next := to.AddDate(0, 0, 1)
+		out.to = &next
+		if out.from != nil && !out.from.Before(next) {
+			f.Add("to", "Enter an end date on or after the start date.")
+		}
+	}
+	return out, f.Err()
+}
+
+// listQuery reads events with their actor; the WHERE clause follows.
+const listQuery = `
+	SELECT e.tenant_id, e.id, e.occurred_at, e.actor_id, e.action, e.entity_type, e.entity_id,
+	       e.before, e.after, e.request_id, e.client_ip, u.name AS actor_name, u.email AS actor_email
+	FROM audit_events e
+	LEFT JOIN users u ON u.id = e.actor_id`
+
 // List returns a page of the tenant's audit events, newest first, with keyset pagination on
-// (occurred_at, id) so every page costs the same however deep it is.
+// (occurred_at, id) so every page costs the same however deep it is. The caller checks the actor may read
+// the audit log (identity.AuditRead): this package sits below identity and cannot know roles.
 func List(ctx context.Context, db *store.DB, scope store.Scope, p ListParams) (*ListResult, error) {
+	flt, err := p.filter()
+	if err != nil {
+		return nil, err
+	}
 	if p.Limit <= 0 || p.Limit > 200 {
 		p.Limit = 50
 	}
@@ -47,18 +138,21 @@ func List(ctx context.Context, db *store.DB, scope store.Scope, p ListParams) (*
 		}
 		afterTime, afterID = &t, &id
 	}
-	action := strings.TrimSpace(p.Action)
 	res := &ListResult{}
-	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		return tx.SelectContext(ctx, &res.Events, `
-			SELECT e.tenant_id, e.id, e.occurred_at, e.actor_id, e.action, e.entity_type, e.entity_id,
-			       e.before, e.after, e.request_id, e.client_ip, u.name AS actor_name, u.email AS actor_email
-			FROM audit_events e
-			LEFT JOIN users u ON u.id = e.actor_id
-			WHERE ($1 = '' OR e.action = $1 OR e.action LIKE $1 || '.%')
-			  AND ($2::timestamptz IS NULL OR (e.occurred_at, e.id) < ($2, $3))
+	err = db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		return tx.SelectContext(ctx, &res.Events, listQuery+`
+			WHERE e.tenant_id = $1
+			  AND ($2::uuid IS NULL OR e.actor_id = $2)
+			  AND ($3 = '' OR e.action = $3 OR starts_with(e.action, $3 || '.'))
+			  AND ($4 = '' OR e.entity_type = $4)
+			  AND ($5 = '' OR e.entity_id = $5)
+			  AND ($6::timestamptz IS NULL OR e.occurred_at >= $6)
+			  AND ($7::timestamptz IS NULL OR e.occurred_at < $7)
+			  AND ($8::timestamptz IS NULL OR (e.occurred_at, e.id) < ($8, $9::uuid))
 			ORDER BY e.occurred_at DESC, e.id DESC
-			LIMIT $4`, action, afterTime, afterID, p.Limit+1)
+			LIMIT $10`,
+			scope.TenantID, flt.actor, flt.action, flt.entityType, flt.entityID, flt.from, flt.to,
+			afterTime, afterID, p.Limit+1)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("error listing audit events: %w", err)
@@ -69,6 +163,58 @@ func List(ctx context.Context, db *store.DB, scope store.Scope, p ListParams) (*
 		res.Next = encodeCursor(last.OccurredAt, last.ID)
 	}
 	return res, nil
+}
+
+// EventDetail is one event with its actor and its place in the hash chain (nil until sealed).
+type EventDetail struct {
+	ListedEvent
+	SealSeq  *int64     `db:"seal_seq"`
+	SealedAt *time.Time `db:"sealed_at"`
+}
+
+// Get returns one event of scope's tenant; an event of another tenant is NotFound. As for List, the caller
+// checks the actor may read the audit log.
+func Get(ctx context.Context, db *store.DB, scope store.Scope, id store.ID) (*EventDetail, error) {
+	var ev EventDetail
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		return store.Get(ctx, tx, &ev, "No such audit event.", `
+			SELECT e.tenant_id, e.id, e.occurred_at, e.actor_id, e.action, e.entity_type, e.entity_id,
+			       e.before, e.after, e.request_id, e.client_ip, u.name AS actor_name, u.email AS actor_email,
+			       s.seq AS seal_seq, s.sealed_at
+			FROM audit_events e
+			LEFT JOIN users u ON u.id = e.actor_id
+			LEFT JOIN audit_seals s ON s.tenant_id = e.tenant_id AND s.event_id = e.id
+			WHERE e.tenant_id = $1 AND e.id = $2`, scope.TenantID, id)
+	})
+	if err != nil {
+		if store.ErrorCode(err) == store.NotFound {
+			return nil, err
+		}
+		return nil, fmt.Errorf("error loading audit event %s: %w", id, err)
+	}
+	return &ev, nil
+}
+
+// ActorChoice is a person the audit log can be filtered by.
+type ActorChoice struct {
+	ID    store.ID `db:"id"`
+	Name  string   `db:"name"`
+	Email string   `db:"email"`
+}
+
+// ActorChoices lists the members of scope's tenant, deactivated ones included (their events stay in the
+// log), by name: at most 1000.
+func ActorChoices(ctx context.Context, db *store.DB, scope store.Scope) ([]ActorChoice, error) {
+	var out []ActorChoice
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		return tx.SelectContext(ctx, &out, `
+			SELECT u.id, u.name, u.email FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.tenant_id = $1 ORDER BY lower(u.name), u.id LIMIT 1000`, scope.TenantID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error listing audit actors: %w", err)
+	}
+	return out, nil
 }
 
 func encodeCursor(t time.Time, id store.ID) string {
@@ -82,7 +228,7 @@ func decodeCursor(s string) (time.Time, store.ID, error) {
 	}
 	ts, idStr, ok := strings.Cut(string(b), "|")
 	if !ok {
-		return time.Time{}, store.ID{}, fmt.Errorf("malformed cursor")
+		return time.Time{}, store.ID{}, errors.New("malformed cursor")
 	}
 	t, err := time.Parse(time.RFC3339Nano, ts)
 	if err != nil {

@@ -129,10 +129,12 @@ type SignInParams struct {
 	ClientIP  string
 }
 
-// SignInResult is a successful sign-in: the user and the tenant they start in.
+// SignInResult is a successful password check: the user and the tenant they start in. When
+// TwoFactorRequired is set, the user is not signed in yet: SignInComplete must accept a second factor first.
 type SignInResult struct {
-	UserID   store.ID
-	TenantID store.ID
+	UserID            store.ID
+	TenantID          store.ID
+	TwoFactorRequired bool
 }
 
 // ErrBadCredentials is returned for an unknown e-mail and a wrong password alike, so that a caller cannot
@@ -143,7 +145,8 @@ var ErrBadCredentials = store.Errorf(store.Unauthenticated, "The e-mail address 
 const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$bGVkZ2VybGluZS1kdW1teQ$0ZkQ4lhtgAkfyrWUD0q9S3rNeVf8HMi1Yn5Fy8aDUxY"
 
 // SignIn checks the credentials and records the attempt in the audit trail: a success in the tenant the
-// user starts in, a failure in every tenant of the user (or the platform tenant for an unknown e-mail).
+// user starts in, a failure in every tenant of the user (or the platform tenant for an unknown e-mail). For a
+// user with two-factor authentication the success is recorded by SignInComplete, once the second step passes.
 func SignIn(ctx context.Context, db *store.DB, p SignInParams) (*SignInResult, error) {
 	email := strings.TrimSpace(p.Email)
 	var user struct {
@@ -206,18 +209,100 @@ func SignIn(ctx context.Context, db *store.DB, p SignInParams) (*SignInResult, e
 			return store.Errorf(store.Unauthenticated, "Your account does not belong to any organization yet. Ask an administrator to add you.")
 		}
 		result = &SignInResult{UserID: user.ID, TenantID: memberships[0].TenantID}
+		if err := tx.GetContext(ctx, &result.TwoFactorRequired,
+			`SELECT totp_enabled_at IS NOT NULL FROM users WHERE id = $1`, user.ID); err != nil {
+			return fmt.Errorf("error reading two-factor state of user %s: %w", user.ID, err)
+		}
+		if result.TwoFactorRequired {
+			return nil
+		}
 		if err := tx.SetTenant(ctx, result.TenantID); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.RecordParams{
 			Action: "auth.sign_in", EntityType: "user", EntityID: user.ID.String(),
-			After: map[string]string{"email": email},
+			After: map[string]string{"email": email, "method": "password"},
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return result, nil
+}
+
+// SignInCompleteParams is the second step of a sign-in: the user and tenant that SignIn returned, and a
+// TOTP code or a recovery code.
+type SignInCompleteParams struct {
+	UserID    store.ID
+	TenantID  store.ID
+	Code      string
+	RequestID string
+	ClientIP  string
+}
+
+// SignInCompleteResult says how the second step was passed: Method is "totp" or "recovery".
+type SignInCompleteResult struct {
+	Method            string
+	RecoveryCodesLeft int
+}
+
+// SignInComplete accepts the second factor of a user whose SignIn returned TwoFactorRequired: a 6-digit
+// TOTP code or a recovery code, each usable once. It records the sign-in in the start tenant, with the
+// method, in the same transaction that uses up the code. A wrong code is ErrTwoFactorCodeWrong and is
+// recorded as a failed sign-in in every tenant of the user.
+func SignInComplete(ctx context.Context, db *store.DB, p SignInCompleteParams) (*SignInCompleteResult, error) {
+	scope := store.Scope{ActorID: p.UserID, RequestID: p.RequestID, ClientIP: p.ClientIP}
+	var out SignInCompleteResult
+	err := db.InUser(ctx, scope, func(tx *store.Tx) error {
+		code := normalizeCode(p.Code)
+		out.Method = "recovery"
+		verify := RecoveryCodeUseTx
+		if isTOTPCode(code) {
+			out.Method, verify = "totp", TwoFactorVerifyTx
+		}
+		if err := verify(ctx, tx, code); err != nil {
+			return err
+		}
+		if err := tx.GetContext(ctx, &out.RecoveryCodesLeft,
+			`SELECT count(*) FROM user_recovery_codes WHERE user_id = $1 AND used_at IS NULL`, p.UserID); err != nil {
+			return fmt.Errorf("error counting recovery codes of user %s: %w", p.UserID, err)
+		}
+		var email string
+		if err := tx.GetContext(ctx, &email, `SELECT email FROM users WHERE id = $1`, p.UserID); err != nil {
+			return fmt.Errorf("error loading user %s: %w", p.UserID, err)
+		}
+		// The membership may have ended between the two steps.
+		if err := tx.SetTenant(ctx, p.TenantID); err != nil {
+			return err
+		}
+		var member bool
+		if err := tx.GetContext(ctx, &member, `SELECT EXISTS (SELECT 1 FROM memberships
+			WHERE tenant_id = $1 AND user_id = $2 AND deactivated_at IS NULL)`, p.TenantID, p.UserID); err != nil {
+			return fmt.Errorf("error checking membership of user %s: %w", p.UserID, err)
+		}
+		if !member {
+			return store.Errorf(store.Unauthenticated, "Your account has no access to this organization any more. Sign in again.")
+		}
+		return audit.Record(ctx, tx, audit.RecordParams{
+			Action: "auth.sign_in", EntityType: "user", EntityID: p.UserID.String(),
+			After: map[string]string{"email": email, "method": out.Method},
+		})
+	})
+	if errors.Is(err, ErrTwoFactorCodeWrong) {
+		if rerr := db.InUser(ctx, scope, func(tx *store.Tx) error {
+			return audit.RecordInUserTenants(ctx, tx, p.UserID, audit.RecordParams{
+				Action: "auth.sign_in_failed", EntityType: "user", EntityID: p.UserID.String(),
+				After: map[string]string{"reason": "wrong_code"},
+			})
+		}); rerr != nil {
+			return nil, rerr
+		}
+		return nil, ErrTwoFactorCodeWrong
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // SignOutRecord records a sign-out in the actor's tenant.

@@ -1,0 +1,286 @@
+package handlers_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"ledgerline/store"
+	"ledgerline/store/identity"
+)
+
+// matrixRow is one route's expected status for each role in tenant A, and for a visitor who is not
+// signed in.
+type matrixRow struct {
+	method, route                                         string
+	admin, manager, finance, employee, auditor, signedOut int
+}
+
+// routeMatrix is every route Echo knows (static files and not-found catch-alls aside) against every role.
+// Requests are made by matrixRequest: forms carry a valid CSRF token and version=1 but are otherwise
+// empty, and :id names a row of tenant B (or nothing), so a status other than 401, 403 or 303 (to sign-in)
+// means "reached the handler, which refused the request or found nothing", never a change. A route added
+// without a row here fails TestRoutePermissionMatrix.
+var routeMatrix = []matrixRow{
+	// method  route                                admin manager finance employee auditor signed-out
+	{"GET", "/healthz", 200, 200, 200, 200, 200, 200},
+	{"GET", "/readyz", 200, 200, 200, 200, 200, 200},
+	{"GET", "/metrics", 200, 200, 200, 200, 200, 200},
+
+	// Signed-out pages.
+	{"GET", "/login", 303, 303, 303, 303, 303, 200},
+	{"POST", "/login", 422, 422, 422, 422, 422, 422},
+	{"GET", "/password/forgot", 200, 200, 200, 200, 200, 200},
+	{"POST", "/password/forgot", 422, 422, 422, 422, 422, 422},
+	{"GET", "/password/reset", 404, 404, 404, 404, 404, 404},
+	{"POST", "/password/reset", 422, 422, 422, 422, 422, 422},
+	{"GET", "/invite/accept", 404, 404, 404, 404, 404, 404},
+	{"POST", "/invite/accept", 404, 404, 404, 404, 404, 404},
+	{"GET", "/login/two-factor", 303, 303, 303, 303, 303, 303},
+	{"POST", "/login/two-factor", 303, 303, 303, 303, 303, 303},
+
+	// Signed in.
+	{"GET", "/", 200, 200, 200, 200, 200, 303},
+	{"POST", "/logout", 303, 303, 303, 303, 303, 303},
+	{"POST", "/tenant/switch", 303, 303, 303, 303, 303, 303},
+	{"GET", "/audit", 200, 403, 403, 403, 200, 303},
+	{"GET", "/audit/verify", 303, 403, 403, 403, 303, 303},
+	{"POST", "/audit/verify", 303, 403, 403, 403, 303, 303},
+	{"GET", "/audit/:id", 404, 403, 403, 403, 404, 303},
+
+	// Own account.
+	{"GET", "/account", 200, 200, 200, 200, 200, 303},
+	{"POST", "/account", 422, 422, 422, 422, 422, 303},
+	{"GET", "/account/password", 200, 200, 200, 200, 200, 303},
+	{"POST", "/account/password", 422, 422, 422, 422, 422, 303},
+	{"GET", "/account/sessions", 200, 200, 200, 200, 200, 303},
+	{"POST", "/account/sessions/end", 404, 404, 404, 404, 404, 303},
+	{"POST", "/account/sessions/end-others", 303, 303, 303, 303, 303, 303},
+	{"GET", "/account/two-factor", 200, 200, 200, 200, 200, 303},
+	{"POST", "/account/two-factor/setup", 303, 303, 303, 303, 303, 303},
+	{"POST", "/account/two-factor/enable", 422, 422, 422, 422, 422, 303},
+	{"POST", "/account/two-factor/disable", 422, 422, 422, 422, 422, 303},
+	{"POST", "/account/two-factor/recovery-codes", 422, 422, 422, 422, 422, 303},
+	{"GET", "/account/tokens", 200, 200, 200, 200, 200, 303},
+	{"POST", "/account/tokens", 422, 422, 422, 422, 422, 303},
+	{"POST", "/account/tokens/:id/revoke", 404, 404, 404, 404, 404, 303},
+
+	// Administration.
+	{"GET", "/admin/users", 200, 403, 403, 403, 403, 303},
+	{"GET", "/admin/users/:id", 404, 403, 403, 403, 403, 303},
+	{"POST", "/admin/users/:id", 404, 403, 403, 403, 403, 303},
+	{"POST", "/admin/users/:id/deactivate", 404, 403, 403, 403, 403, 303},
+	{"POST", "/admin/users/:id/reactivate", 404, 403, 403, 403, 403, 303},
+	{"GET", "/admin/invitations/new", 200, 403, 403, 403, 403, 303},
+	{"POST", "/admin/invitations", 422, 403, 403, 403, 403, 303},
+	{"POST", "/admin/invitations/:id/revoke", 404, 403, 403, 403, 403, 303},
+	{"GET", "/admin/api-clients", 200, 403, 403, 403, 403, 303},
+	{"POST", "/admin/api-clients", 422, 403, 403, 403, 403, 303},
+	{"POST", "/admin/api-clients/:id/revoke", 404, 403, 403, 403, 403, 303},
+	{"GET", "/admin/departments", 200, 403, 403, 403, 403, 303},
+	{"POST", "/admin/departments", 422, 403, 403, 403, 403, 303},
+	{"GET", "/admin/departments/:id", 404, 403, 403, 403, 403, 303},
+	{"POST", "/admin/departments/:id/rename", 404, 403, 403, 403, 403, 303},
+	{"POST", "/admin/departments/:id/manager", 404, 403, 403, 403, 403, 303},
+	{"POST", "/admin/departments/:id/delete", 404, 403, 403, 403, 403, 303},
+	{"POST", "/admin/departments/:id/restore", 404, 403, 403, 403, 403, 303},
+	{"GET", "/admin/settings", 200, 403, 403, 403, 403, 303},
+	{"POST", "/admin/settings", 422, 403, 403, 403, 403, 303},
+	{"GET", "/admin/jobs", 301, 403, 403, 403, 403, 303},
+	{"GET", "/admin/jobs/*", 200, 403, 403, 403, 403, 303},
+	{"GET", "/admin/jobs/api/*", 200, 403, 403, 403, 403, 303},
+	{"POST", "/admin/jobs/api/*", 405, 403, 403, 403, 403, 303},
+	{"PUT", "/admin/jobs/api/*", 405, 403, 403, 403, 403, 303},
+	{"PATCH", "/admin/jobs/api/*", 405, 403, 403, 403, 403, 303},
+
+	// API v1 authenticates bearer tokens only: a session cookie is no credential there (no CSRF hole). What
+	// each token scope may do is the API's own matrix.
+	{"GET", "/api/v1/openapi.json", 200, 200, 200, 200, 200, 200},
+	{"GET", "/api/v1/docs", 200, 200, 200, 200, 200, 200},
+	{"POST", "/api/v1/oauth/token", 400, 400, 400, 400, 400, 400},
+	{"GET", "/api/v1/me", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/audit-events", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/audit-events/:id", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/users", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/users/:id", 401, 401, 401, 401, 401, 401},
+	{"PATCH", "/api/v1/users/:id", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/users/:id/deactivate", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/users/:id/reactivate", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/invitations", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/departments", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/departments", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/departments/:id", 401, 401, 401, 401, 401, 401},
+	{"PATCH", "/api/v1/departments/:id", 401, 401, 401, 401, 401, 401},
+	{"DELETE", "/api/v1/departments/:id", 401, 401, 401, 401, 401, 401},
+	{"PUT", "/api/v1/departments/:id/manager", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/departments/:id/restore", 401, 401, 401, 401, 401, 401},
+}
+
+// matrixIDs are the ids the matrix puts into routes' :id, by route prefix: rows of tenant B, where tenant
+// A's admin must find nothing.
+func (b *testBundle) matrixIDs(t *testing.T) map[string]string {
+	t.Helper()
+	events := b.auditEvents(t, b.tenantB.ID, "")
+	require.NotEmpty(t, events)
+	return map[string]string{
+		"/audit/":               events[0].ID.String(),
+		"/admin/users/":         b.usersB[identity.RoleEmployee].ID.String(),
+		"/admin/departments/":   b.deptB.ID.String(),
+		"/api/v1/audit-events/": events[0].ID.String(),
+		"/api/v1/users/":        b.usersB[identity.RoleEmployee].ID.String(),
+		"/api/v1/departments/":  b.deptB.ID.String(),
+	}
+}
+
+// matrixRequest turns a route of the matrix into a request: the path with its parameters filled in, the
+// form (POST, PUT, PATCH) and any extra headers.
+func (b *testBundle) matrixRequest(ids map[string]string, method, route string) (string, url.Values, http.Header) {
+	path := route
+	if strings.Contains(route, ":id") {
+		id := store.NewID().String() // tokens, API clients, invitations: none exist
+		for prefix, v := range ids {
+			if strings.HasPrefix(route, prefix) {
+				id = v
+			}
+		}
+		path = strings.Replace(route, ":id", id, 1)
+	}
+	var header http.Header
+	if strings.HasPrefix(route, "/admin/jobs/") {
+		// River UI's own API is refused without Sec-Fetch-Site: same-origin, which its browser pages send.
+		// Its queue list takes GET only: an admin's other methods reach River UI and get its 405.
+		path = strings.Replace(path, "*", "queues", 1)
+		header = http.Header{"Sec-Fetch-Site": {"same-origin"}}
+	}
+	if method == http.MethodGet {
+		return path, nil, header
+	}
+	form := url.Values{"version": {"1"}}
+	if route == "/tenant/switch" {
+		// To the user's own tenant, so every member may.
+		form.Set("tenant_id", b.tenantA.ID.String())
+	}
+	return path, form, header
+}
+
+func TestRoutePermissionMatrix(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	// The table covers exactly the routes Echo knows (the not-found catch-alls and static files aside).
+	var registered, tabled []string
+	for _, r := range b.echo.Routes() {
+		if r.Method == echo.RouteNotFound || strings.HasPrefix(r.Path, "/static/") {
+			continue
+		}
+		registered = append(registered, r.Method+" "+r.Path)
+	}
+	for _, row := range routeMatrix {
+		tabled = append(tabled, row.method+" "+row.route)
+	}
+	require.ElementsMatch(t, registered, tabled, "routeMatrix must list every route of routes.go, and only those")
+
+	type column struct {
+		name string
+		user *testUser // nil: signed out
+		set  func(*matrixRow, int)
+	}
+	user := func(r identity.Role) *testUser { u := b.usersA[r]; return &u }
+	columns := []column{
+		{"admin", user(identity.RoleAdmin), func(r *matrixRow, s int) { r.admin = s }},
+		{"manager", user(identity.RoleManager), func(r *matrixRow, s int) { r.manager = s }},
+		{"finance", user(identity.RoleFinance), func(r *matrixRow, s int) { r.finance = s }},
+		{"employee", user(identity.RoleEmployee), func(r *matrixRow, s int) { r.employee = s }},
+		{"auditor", user(identity.RoleAuditor), func(r *matrixRow, s int) { r.auditor = s }},
+		{"signed-out", nil, func(r *matrixRow, s int) { r.signedOut = s }},
+	}
+
+	got := make([]matrixRow, len(routeMatrix))
+	for i, row := range routeMatrix {
+		got[i] = matrixRow{method: row.method, route: row.route}
+	}
+	ids := b.matrixIDs(t)
+	var mu sync.Mutex
+	// The group returns once its parallel subtests, one per column, are done.
+	t.Run("columns", func(t *testing.T) {
+		for _, col := range columns {
+			t.Run(col.name, func(t *testing.T) {
+				t.Parallel()
+				newClient := func() *client {
+					if col.user == nil {
+						c := b.newClient(t)
+						c.get("/login")
+						return c
+					}
+					return b.signedIn(t, *col.user)
+				}
+				c := newClient()
+				for i, row := range routeMatrix {
+					path, form, header := b.matrixRequest(ids, row.method, row.route)
+					if form != nil {
+						form.Set("_csrf", c.token)
+					}
+					res := c.do(row.method, path, form, header)
+					if col.user == nil && res.status == http.StatusSeeOther {
+						require.True(t, strings.HasPrefix(res.location(), "/login"), "%s %s sends a signed-out visitor to %q", row.method, path, res.location())
+					}
+					mu.Lock()
+					col.set(&got[i], res.status)
+					mu.Unlock()
+					// Signing out ends the session: the next rows need a signed-in client again.
+					if row.route == "/logout" {
+						c = newClient()
+					}
+				}
+			})
+		}
+	})
+	if !assert.Equal(t, routeMatrix, got, "statuses by route (rows) and role (columns)") {
+		var b strings.Builder
+		for _, r := range got {
+			fmt.Fprintf(&b, "\t{%q, %q, %d, %d, %d, %d, %d, %d},\n", r.method, r.route, r.admin, r.manager, r.finance, r.employee, r.auditor, r.signedOut)
+		}
+		t.Fatalf("the statuses the server gave (check every changed cell before copying):\n%s", b.String())
+	}
+}
+
+func TestSignedOutRedirects(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.newClient(t)
+
+	for _, tt := range []struct{ path, location string }{
+		{"/", "/login"},
+		{"/audit", "/login?next=%2Faudit"},
+		{"/audit?action=auth", "/login?next=%2Faudit%3Faction%3Dauth"},
+	} {
+		res := c.get(tt.path)
+		require.Equal(t, http.StatusSeeOther, res.status, tt.path)
+		require.Equal(t, tt.location, res.location(), tt.path)
+	}
+
+	// After signing in, next= brings the user back, but only to a path of ours.
+	u := b.usersA[identity.RoleAuditor]
+	c.get("/login?next=%2Faudit")
+	res := c.post("/login", url.Values{"email": {u.Email}, "password": {u.Password}, "next": {"/audit"}})
+	require.Equal(t, http.StatusSeeOther, res.status)
+	require.Equal(t, "/audit", res.location())
+
+	c = b.newClient(t)
+	c.get("/login")
+	res = c.post("/login", url.Values{"email": {u.Email}, "password": {u.Password}, "next": {"//evil.example/"}})
+	require.Equal(t, http.StatusSeeOther, res.status)
+	require.Equal(t, "/", res.location())
+
+	// HTMX requests get HX-Redirect instead of a 303.
+	res = b.newClient(t).do(http.MethodGet, "/audit", nil, http.Header{"HX-Request": {"true"}})
+	require.Equal(t, http.StatusNoContent, res.status)
+	require.Equal(t, "/login?next=%2Faudit", res.header.Get("HX-Redirect"))
+}
