@@ -75,7 +75,7 @@ func (h *Handler) departmentListRender(c echo.Context, status int, form admin.De
 		v.Rows = append(v.Rows, row)
 	}
 	if n := len(res.Departments); n > 0 {
-		v.Showing = fmt.Sprintf("Showing %d of %d", n, res.Total)
+		v.Showing = fmt.Sprintf("Showing %d–%d of %d", res.Start, res.Start+n-1, res.Total)
 	}
 	filters := url.Values{}
 	if v.IncludeDeleted {

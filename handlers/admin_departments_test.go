@@ -86,7 +86,7 @@ func TestDepartmentCreateAndList(t *testing.T) {
 
 	res = c.get("/admin/departments")
 	require.Equal(t, []string{"Operations", "Sales"}, deptRows(res))
-	require.Contains(t, testID(t, res, "departments-showing"), "Showing 2 of 2")
+	require.Contains(t, testID(t, res, "departments-showing"), "Showing 1–2 of 2")
 
 	t.Run("InvalidKeepsInput", func(t *testing.T) {
 		long := strings.Repeat("x", 201)

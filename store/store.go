@@ -93,6 +93,11 @@ type Scope struct {
 	ActorID   ID
 	RequestID string
 	ClientIP  string
+	// ClientID is set instead of ActorID when a machine (an OAuth client) calls the API; ClientScopes are
+	// the permission names its token grants. With neither an actor nor a client, the caller is the
+	// system itself (seed, jobs): requests always carry one of the two.
+	ClientID     ID
+	ClientScopes []string
 }
 
 // Tx is a transaction opened by InTenant or InUser, carrying its Scope.

@@ -61,7 +61,14 @@ func (p *Principal) Can(perm identity.Permission) bool {
 // Scope returns the transaction scope for calls made by p: its tenant, and the member as actor (no actor
 // for a client), so row-level security and the audit trail apply exactly as for pages.
 func (p *Principal) Scope(requestID, clientIP string) store.Scope {
-	return store.Scope{TenantID: p.TenantID, ActorID: p.UserID, RequestID: requestID, ClientIP: clientIP}
+	s := store.Scope{TenantID: p.TenantID, ActorID: p.UserID, RequestID: requestID, ClientIP: clientIP}
+	if p.Kind == KindClient {
+		s.ClientID = p.ClientID
+		for _, perm := range p.Scopes {
+			s.ClientScopes = append(s.ClientScopes, string(perm))
+		}
+	}
+	return s
 }
 
 // errInvalidToken is the one answer for every unusable token (unknown, expired, revoked, member gone), so

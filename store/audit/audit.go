@@ -48,10 +48,12 @@ func Record(ctx context.Context, tx *store.Tx, p RecordParams) error {
 	if err != nil {
 		return fmt.Errorf("error encoding audit after-state for %s: %w", p.Action, err)
 	}
+	// The actor is the member, or for a machine caller the OAuth client's id.
 	var actor *store.ID
-	if tx.Scope.ActorID != (store.ID{}) {
-		a := tx.Scope.ActorID
+	if a := tx.Scope.ActorID; a != (store.ID{}) {
 		actor = &a
+	} else if c := tx.Scope.ClientID; c != (store.ID{}) {
+		actor = &c
 	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO audit_events (id, actor_id, action, entity_type, entity_id, before, after, request_id, client_ip)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,13 +42,8 @@ var (
 		"This department was changed by someone else while you were editing. Reload the page to see the changes, then try again.")
 )
 
-// departmentPermit lets the system (a scope without an actor: seed, jobs) manage departments, and
-// otherwise requires an active member whose role grants AdminUsers, read inside the transaction. Requests
-// always carry their actor, so no request takes the system's way.
+// departmentPermit requires AdminUsers (see actorPermit for members, clients and the system).
 func departmentPermit(ctx context.Context, tx *store.Tx) error {
-	if tx.Scope.ActorID == (store.ID{}) {
-		return nil
-	}
 	return actorPermit(ctx, tx, AdminUsers)
 }
 
@@ -125,10 +121,12 @@ type DepartmentListParams struct {
 }
 
 // DepartmentListResult is one page of departments by name. Total counts every department matching the
-// filter; Next is the cursor of the next page ("" on the last).
+// filter, Start is the 1-based position of the page's first department, Next the cursor of the next page
+// ("" on the last).
 type DepartmentListResult struct {
 	Departments []DepartmentSummary
 	Total       int
+	Start       int
 	Next        string
 }
 
@@ -142,14 +140,14 @@ func DepartmentList(ctx context.Context, db *store.DB, scope store.Scope, p Depa
 		afterName *string
 		afterID   *store.ID
 	)
+	res := &DepartmentListResult{Start: 1}
 	if p.After != "" {
-		name, id, err := departmentCursorDecode(p.After)
+		cur, err := departmentCursorDecode(p.After)
 		if err != nil {
 			return nil, store.Errorf(store.Invalid, "That page link is not valid any more. Start from the first page.")
 		}
-		afterName, afterID = &name, &id
+		afterName, afterID, res.Start = &cur.name, &cur.id, cur.start
 	}
-	res := &DepartmentListResult{}
 	var rows []struct {
 		DepartmentSummary
 		SortName string `db:"sort_name"`
@@ -178,7 +176,7 @@ func DepartmentList(ctx context.Context, db *store.DB, scope store.Scope, p Depa
 	if len(rows) > p.Limit {
 		last := rows[p.Limit-1]
 		rows = rows[:p.Limit]
-		res.Next = departmentCursorEncode(last.SortName, last.ID)
+		res.Next = departmentCursor{start: res.Start + p.Limit, name: last.SortName, id: last.ID}.encode()
 	}
 	res.Departments = make([]DepartmentSummary, len(rows))
 	for i, r := range rows {
@@ -187,21 +185,35 @@ func DepartmentList(ctx context.Context, db *store.DB, scope store.Scope, p Depa
 	return res, nil
 }
 
-func departmentCursorEncode(name string, id store.ID) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(id.String() + "|" + name))
+// departmentCursor is where the next page starts: after (name, id), showing rows from position start on.
+type departmentCursor struct {
+	start int
+	name  string
+	id    store.ID
 }
 
-func departmentCursorDecode(s string) (string, store.ID, error) {
+func (c departmentCursor) encode() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(c.start) + "|" + c.id.String() + "|" + c.name))
+}
+
+func departmentCursorDecode(s string) (departmentCursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return "", store.ID{}, err
+		return departmentCursor{}, err
 	}
-	idStr, name, ok := strings.Cut(string(b), "|")
-	if !ok {
-		return "", store.ID{}, errors.New("malformed cursor")
+	parts := strings.SplitN(string(b), "|", 3)
+	if len(parts) != 3 {
+		return departmentCursor{}, errors.New("malformed cursor")
 	}
-	id, err := store.ParseID(idStr)
-	return name, id, err
+	start, err := strconv.Atoi(parts[0])
+	if err != nil || start < 1 {
+		return departmentCursor{}, errors.New("malformed cursor position")
+	}
+	id, err := store.ParseID(parts[1])
+	if err != nil {
+		return departmentCursor{}, err
+	}
+	return departmentCursor{start: start, name: parts[2], id: id}, nil
 }
 
 // DepartmentGet returns one department of scope's tenant, deleted or not. A department of another tenant is

@@ -68,10 +68,11 @@ func TestDepartmentList(t *testing.T) {
 	// Keyset pages of one.
 	var names []string
 	after := ""
-	for range 4 {
+	for i := range 4 {
 		page, err := identity.DepartmentList(ctx, tb.db, admin, identity.DepartmentListParams{IncludeDeleted: true, Limit: 1, After: after})
 		require.NoError(t, err)
 		require.Equal(t, 3, page.Total)
+		require.Equal(t, i+1, page.Start)
 		names = append(names, departmentNames(page.Departments)...)
 		after = page.Next
 		if after == "" {

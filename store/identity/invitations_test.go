@@ -141,7 +141,8 @@ func TestInvitationCreate(t *testing.T) {
 
 	t.Run("NeedsAdminUsers", func(t *testing.T) {
 		t.Parallel()
-		for _, sc := range []store.Scope{scopeOf(f.acme, f.max), {TenantID: f.acme}, scopeOf(f.globex, f.ada)} {
+		noScope := store.Scope{TenantID: f.acme, ClientID: store.NewID(), ClientScopes: []string{string(identity.AuditRead)}}
+		for _, sc := range []store.Scope{scopeOf(f.acme, f.max), noScope, scopeOf(f.globex, f.ada)} {
 			_, err := identity.InvitationCreate(ctx, tb.db, sc, identity.InvitationCreateParams{
 				Email: "nobody@example.com", Name: "Nobody", Role: identity.RoleAdmin, LinkPrefix: inviteLinkPrefix})
 			requireCode(t, store.Forbidden, err)

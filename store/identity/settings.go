@@ -31,11 +31,8 @@ const APIRateLimitMax = 1_000_000
 var errTenantChanged = store.Errorf(store.Conflict,
 	"The settings were changed by someone else while you were editing. Reload the page to see the changes, then try again.")
 
-// settingsPermit lets the system (no actor) change settings and otherwise requires AdminSettings.
+// settingsPermit requires AdminSettings (see actorPermit for members, clients and the system).
 func settingsPermit(ctx context.Context, tx *store.Tx) error {
-	if tx.Scope.ActorID == (store.ID{}) {
-		return nil
-	}
 	return actorPermit(ctx, tx, AdminSettings)
 }
 

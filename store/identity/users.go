@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,10 +92,14 @@ const (
 	memberSelect = memberColumns + memberFrom
 )
 
-// actorPermit checks inside tx that the scope's actor is an active member of the tenant whose role grants
-// p. The role is read in the transaction, not taken from the caller, so a role changed a moment ago counts.
+// actorPermit checks inside tx that the scope may do p. A member needs an active membership whose role
+// grants p; the role is read in the transaction, not taken from the caller, so a role changed a moment ago
+// counts. An OAuth client needs p among its token's scopes. The system (no actor, no client) may.
 func actorPermit(ctx context.Context, tx *store.Tx, p Permission) error {
 	if tx.Scope.ActorID == (store.ID{}) {
+		if tx.Scope.ClientID == (store.ID{}) || slices.Contains(tx.Scope.ClientScopes, string(p)) {
+			return nil
+		}
 		return errNotAllowed
 	}
 	var role Role

@@ -157,12 +157,17 @@ func TestMemberList(t *testing.T) {
 		t.Parallel()
 		for _, sc := range []store.Scope{
 			scopeOf(f.acme, f.max), scopeOf(f.acme, f.fay), scopeOf(f.acme, f.eli),
-			{TenantID: f.acme},       // no actor
+			// an OAuth client whose token lacks admin.users
+			{TenantID: f.acme, ClientID: store.NewID(), ClientScopes: []string{string(identity.InventoryRead)}},
 			scopeOf(f.globex, f.ada), // an admin elsewhere is nobody here
 		} {
 			_, err := identity.MemberList(ctx, tb.db, sc, identity.MemberListParams{})
 			requireCode(t, store.Forbidden, err)
 		}
+		// A client whose token grants admin.users may.
+		client := store.Scope{TenantID: f.acme, ClientID: store.NewID(), ClientScopes: []string{string(identity.AdminUsers)}}
+		_, err := identity.MemberList(ctx, tb.db, client, identity.MemberListParams{})
+		require.NoError(t, err)
 	})
 
 	t.Run("OtherTenantSeesOnlyItsOwn", func(t *testing.T) {
