@@ -16,6 +16,8 @@ export MIGRATE_DATABASE_URL ?= $(OWNER_URL)/ledgerline?sslmode=disable
 export REDIS_URL            ?= redis://127.0.0.1:$(REDIS_PORT)/0
 export SMTP_URL             ?= smtp://127.0.0.1:$(SMTP_PORT)
 export MAILPIT_URL          ?= http://127.0.0.1:$(MAIL_PORT)
+# The demo admin also runs the installation, so the job monitor (all tenants' jobs) is open to them.
+export PLATFORM_OPERATORS   ?= admin@acme.example
 export LEDGERLINE_PG_PORT        = $(PG_PORT)
 export LEDGERLINE_REDIS_PORT     = $(REDIS_PORT)
 export LEDGERLINE_SMTP_PORT      = $(SMTP_PORT)

@@ -30,6 +30,7 @@ type Config struct {
 	SessionLifetime    time.Duration // SESSION_LIFETIME
 	ShutdownTimeout    time.Duration // SHUTDOWN_TIMEOUT
 	LogLevel           string        // LOG_LEVEL
+	PlatformOperators  []string      // PLATFORM_OPERATORS: e-mails of the people who run the installation
 	Workers            int           // RIVER_WORKERS: jobs worked at once by this instance; 0 = insert only
 }
 
@@ -57,6 +58,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	cfg.HTTPAddr = get("HTTP_ADDR", "127.0.0.1:8080")
 	cfg.MailFrom = get("MAIL_FROM", "Ledgerline <no-reply@ledgerline.localhost>")
 	cfg.LogLevel = strings.ToLower(get("LOG_LEVEL", "info"))
+	for _, e := range strings.Split(get("PLATFORM_OPERATORS", ""), ",") {
+		if e = strings.TrimSpace(e); e == "" {
+			continue
+		}
+		if !strings.Contains(e, "@") {
+			bad("PLATFORM_OPERATORS", "%q is not an e-mail address; want a comma-separated list", e)
+			continue
+		}
+		cfg.PlatformOperators = append(cfg.PlatformOperators, e)
+	}
 
 	for _, v := range []struct{ name, value string }{
 		{"DATABASE_URL", cfg.DatabaseURL}, {"MIGRATE_DATABASE_URL", cfg.MigrateDatabaseURL},

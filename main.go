@@ -167,17 +167,18 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 		}
 		defer redisPool.Close()
 		h, err := handlers.New(handlers.Deps{
-			DB:              db,
-			Redis:           redisPool,
-			RedisPrefix:     cfg.RedisPrefix,
-			Jobs:            client,
-			Logger:          logger,
-			BaseURL:         cfg.BaseURL,
-			CookieSecure:    cfg.CookieSecure,
-			TrustedProxies:  cfg.TrustedProxies,
-			SessionIdle:     cfg.SessionIdle,
-			SessionLifetime: cfg.SessionLifetime,
-			Context:         ctx,
+			DB:                db,
+			Redis:             redisPool,
+			RedisPrefix:       cfg.RedisPrefix,
+			PlatformOperators: cfg.PlatformOperators,
+			Jobs:              client,
+			Logger:            logger,
+			BaseURL:           cfg.BaseURL,
+			CookieSecure:      cfg.CookieSecure,
+			TrustedProxies:    cfg.TrustedProxies,
+			SessionIdle:       cfg.SessionIdle,
+			SessionLifetime:   cfg.SessionLifetime,
+			Context:           ctx,
 		})
 		if err != nil {
 			return err

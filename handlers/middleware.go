@@ -256,3 +256,19 @@ func (h *Handler) requireAdminTwoFactor(next echo.HandlerFunc) echo.HandlerFunc 
 		return next(c)
 	}
 }
+
+// requirePlatformOperator guards pages that show every tenant's data (River's job monitor: River's tables
+// are shared by all tenants, so job arguments of one organization would show to another's admins). Only
+// the people named in PLATFORM_OPERATORS, signed in as admins of their tenant, may open them.
+func (h *Handler) requirePlatformOperator(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !h.isPlatformOperator(actorFrom(c.Request().Context())) {
+			return store.Errorf(store.Forbidden, "The job monitor shows the jobs of every organization, so only platform operators can open it.")
+		}
+		return next(c)
+	}
+}
+
+func (h *Handler) isPlatformOperator(a *identity.Actor) bool {
+	return a != nil && a.Role == identity.RoleAdmin && h.operators[strings.ToLower(a.Email)]
+}

@@ -11,9 +11,26 @@ import (
 	"ledgerline/store/identity"
 )
 
-func TestHomeShowsUserAndTenant(t *testing.T) {
+// TestPages checks what every page shares: the shell with the user, the error pages and the security
+// headers. The subtests share one bundle (each setup hashes ten passwords).
+func TestPages(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	t.Run("HomeShowsUserAndTenant", func(t *testing.T) {
+		t.Parallel()
+		testHomeShowsUserAndTenant(t, b)
+	})
+	t.Run("NotFoundSignedInRendersShell", func(t *testing.T) {
+		t.Parallel()
+		testNotFoundSignedInRendersShell(t, b)
+	})
+	t.Run("SecurityHeaders", func(t *testing.T) {
+		t.Parallel()
+		testSecurityHeaders(t, b)
+	})
+}
+
+func testHomeShowsUserAndTenant(t *testing.T, b *testBundle) {
 	u := b.usersA[identity.RoleFinance]
 	c := b.signedIn(t, u)
 
@@ -26,9 +43,7 @@ func TestHomeShowsUserAndTenant(t *testing.T) {
 	require.Equal(t, "no-store", res.header.Get("Cache-Control"))
 }
 
-func TestNotFoundSignedInRendersShell(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
+func testNotFoundSignedInRendersShell(t *testing.T, b *testBundle) {
 	u := b.usersA[identity.RoleEmployee]
 	c := b.signedIn(t, u)
 
@@ -52,9 +67,7 @@ func TestNotFoundSignedInRendersShell(t *testing.T) {
 
 var nonceInCSP = regexp.MustCompile(`script-src 'self' 'nonce-([A-Za-z0-9_-]+)'`)
 
-func TestSecurityHeaders(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
+func testSecurityHeaders(t *testing.T, b *testBundle) {
 	anon := b.newClient(t)
 	signedIn := b.signedIn(t, b.usersA[identity.RoleAdmin])
 

@@ -55,6 +55,9 @@ func (h *Handler) shell(c echo.Context, title string) layout.Shell {
 		if item.permission != "" && !a.Can(item.permission) {
 			continue
 		}
+		if item.operatorsOnly && !h.isPlatformOperator(a) {
+			continue
+		}
 		s.Nav = append(s.Nav, layout.NavItem{Label: item.label, Href: item.href, Icon: item.icon, Active: navActive(path, item.href)})
 	}
 	return s
@@ -64,14 +67,15 @@ func (h *Handler) shell(c echo.Context, title string) layout.Shell {
 var navigation = []struct {
 	label, href, icon string
 	permission        identity.Permission
+	operatorsOnly     bool
 }{
-	{"Home", "/", "home", ""},
-	{"Audit log", "/audit", "audit", identity.AuditRead},
-	{"People", "/admin/users", "admin", identity.AdminUsers},
-	{"Departments", "/admin/departments", "admin", identity.AdminUsers},
-	{"Settings", "/admin/settings", "admin", identity.AdminSettings},
-	{"Jobs", "/admin/jobs", "admin", identity.AdminUsers},
-	{"API clients", "/admin/api-clients", "admin", identity.AdminUsers},
+	{"Home", "/", "home", "", false},
+	{"Audit log", "/audit", "audit", identity.AuditRead, false},
+	{"People", "/admin/users", "admin", identity.AdminUsers, false},
+	{"Departments", "/admin/departments", "admin", identity.AdminUsers, false},
+	{"Settings", "/admin/settings", "admin", identity.AdminSettings, false},
+	{"API clients", "/admin/api-clients", "admin", identity.AdminUsers, false},
+	{"Jobs", "/admin/jobs", "admin", identity.AdminUsers, true},
 }
 
 // navSubPages lists the other paths whose pages belong to a sidebar entry (People also covers invitations).

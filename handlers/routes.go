@@ -97,7 +97,7 @@ func (h *Handler) routes(e *echo.Echo) {
 	admin.POST("/settings", h.settingsUpdate, h.require(identity.AdminSettings))
 	// Job monitor: River UI under our sign-in, 2FA gate and permission, with its own CSRF rule and CSP
 	// (admin_jobs.go). Its API uses these methods only.
-	jobsMonitor := []echo.MiddlewareFunc{h.require(identity.AdminUsers), jobsSameOrigin}
+	jobsMonitor := []echo.MiddlewareFunc{h.require(identity.AdminUsers), h.requirePlatformOperator, jobsSameOrigin}
 	admin.GET("/jobs", h.jobsMonitorServe, jobsMonitor...)
 	admin.GET("/jobs/*", h.jobsMonitorServe, jobsMonitor...)
 	admin.GET("/jobs/api/*", h.jobsMonitorServe, jobsMonitor...)

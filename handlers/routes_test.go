@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/labstack/echo/v4"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"ledgerline/store"
@@ -242,13 +242,14 @@ func TestRoutePermissionMatrix(t *testing.T) {
 			})
 		}
 	})
-	if !assert.Equal(t, routeMatrix, got, "statuses by route (rows) and role (columns)") {
-		var b strings.Builder
+	if !reflect.DeepEqual(routeMatrix, got) {
+		var sb strings.Builder
 		for _, r := range got {
-			fmt.Fprintf(&b, "\t{%q, %q, %d, %d, %d, %d, %d, %d},\n", r.method, r.route, r.admin, r.manager, r.finance, r.employee, r.auditor, r.signedOut)
+			fmt.Fprintf(&sb, "\t{%q, %q, %d, %d, %d, %d, %d, %d},\n", r.method, r.route, r.admin, r.manager, r.finance, r.employee, r.auditor, r.signedOut)
 		}
-		t.Fatalf("the statuses the server gave (check every changed cell before copying):\n%s", b.String())
+		t.Logf("the statuses the server gave (check every changed cell before copying):\n%s", sb.String())
 	}
+	require.Equal(t, routeMatrix, got, "statuses by route (rows) and role (columns)")
 }
 
 func TestSignedOutRedirects(t *testing.T) {

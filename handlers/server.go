@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -36,6 +37,9 @@ type Deps struct {
 	RedisPrefix string
 	// Registry receives the metrics; nil makes a new one.
 	Registry *prometheus.Registry
+	// PlatformOperators are the e-mail addresses of the people who run the installation; only they (as
+	// admins) may open pages that span tenants, such as the job monitor.
+	PlatformOperators []string
 	// LoginLimits overrides the sign-in throttle (tests); zero values take the defaults.
 	LoginLimits LoginLimits
 	// Context bounds the background work of the job monitor (River UI's caches, started by its first
@@ -56,6 +60,8 @@ type Handler struct {
 	limits   LoginLimits
 	secure   bool
 	jobs     *jobsMonitor
+	// operators are the lower-cased e-mails of PLATFORM_OPERATORS.
+	operators map[string]bool
 }
 
 // New builds the Echo server with its middleware and the whole route table.
@@ -81,15 +87,19 @@ func New(d Deps) (*echo.Echo, error) {
 		return nil, err
 	}
 	h := &Handler{
-		db:       d.DB,
-		redis:    d.Redis,
-		logger:   d.Logger,
-		baseURL:  d.BaseURL,
-		prefix:   d.RedisPrefix,
-		metrics:  m,
-		registry: reg,
-		limits:   d.LoginLimits.withDefaults(),
-		secure:   d.CookieSecure,
+		db:        d.DB,
+		redis:     d.Redis,
+		logger:    d.Logger,
+		baseURL:   d.BaseURL,
+		prefix:    d.RedisPrefix,
+		metrics:   m,
+		registry:  reg,
+		limits:    d.LoginLimits.withDefaults(),
+		secure:    d.CookieSecure,
+		operators: map[string]bool{},
+	}
+	for _, e := range d.PlatformOperators {
+		h.operators[strings.ToLower(strings.TrimSpace(e))] = true
 	}
 	h.sessions = newSessionManager(d)
 	if h.jobs, err = newJobsMonitor(d.Context, d.DB, d.Jobs, d.Logger); err != nil {

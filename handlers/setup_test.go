@@ -110,6 +110,8 @@ func setupWith(t *testing.T, opts setupOpts) *testBundle {
 		BaseURL:     base,
 		RedisPrefix: b.prefix,
 		LoginLimits: opts.LoginLimits,
+		// Tenant A's admin runs the installation; tenant B's admin does not.
+		PlatformOperators: []string{b.usersA[identity.RoleAdmin].Email},
 	})
 	require.NoError(t, err)
 	srv.Config.Handler = e

@@ -109,6 +109,14 @@ func TestDepartmentGet(t *testing.T) {
 	requireCode(t, store.NotFound, err)
 	_, err = identity.DepartmentGet(ctx, tb.db, scopeOf(f.acme, f.eli), f.ops)
 	requireCode(t, store.Forbidden, err)
+
+	// API clients go by their token's scopes.
+	_, err = identity.DepartmentGet(ctx, tb.db, store.Scope{TenantID: f.acme, ClientID: store.NewID(),
+		ClientScopes: []string{string(identity.InventoryRead)}}, f.ops)
+	requireCode(t, store.Forbidden, err)
+	_, err = identity.DepartmentGet(ctx, tb.db, store.Scope{TenantID: f.acme, ClientID: store.NewID(),
+		ClientScopes: []string{string(identity.AdminUsers)}}, f.ops)
+	require.NoError(t, err)
 }
 
 func TestDepartmentCreateChecksPermission(t *testing.T) {

@@ -45,6 +45,7 @@ type Permission string
 const (
 	InventoryRead   Permission = "inventory.read"
 	InventoryWrite  Permission = "inventory.write"
+	InventoryAdjust Permission = "inventory.adjust"
 	BillingRead     Permission = "billing.read"
 	BillingWrite    Permission = "billing.write"
 	BillingIssue    Permission = "billing.issue"
@@ -60,18 +61,18 @@ const (
 // permissions is the one permission table: role → what it may do.
 var permissions = map[Role][]Permission{
 	RoleAdmin: {
-		InventoryRead, InventoryWrite, BillingRead, BillingWrite, BillingIssue,
+		InventoryRead, InventoryWrite, InventoryAdjust, BillingRead, BillingWrite, BillingIssue,
 		ApprovalsSubmit, ApprovalsRead, ApprovalsDecide, AdminUsers, AdminSettings, AuditRead, ExportsRun,
 	},
 	RoleManager: {
-		InventoryRead, InventoryWrite, BillingRead, ApprovalsSubmit, ApprovalsRead, ApprovalsDecide, ExportsRun,
+		InventoryRead, InventoryWrite, InventoryAdjust, BillingRead, ApprovalsSubmit, ApprovalsRead, ApprovalsDecide, ExportsRun,
 	},
 	RoleFinance: {
 		InventoryRead, BillingRead, BillingWrite, BillingIssue, ApprovalsSubmit, ApprovalsRead, ApprovalsDecide,
 		ExportsRun,
 	},
 	RoleEmployee: {
-		InventoryRead, ApprovalsSubmit,
+		InventoryRead, InventoryWrite, ApprovalsSubmit,
 	},
 	RoleAuditor: {
 		InventoryRead, BillingRead, ApprovalsRead, AuditRead, ExportsRun,
@@ -99,7 +100,9 @@ func (p Permission) Label() string {
 	case InventoryRead:
 		return "Look up items and stock"
 	case InventoryWrite:
-		return "Receive, move and adjust stock"
+		return "Receive, issue, transfer and reserve stock"
+	case InventoryAdjust:
+		return "Adjust and count stock, correct movements, manage items and locations"
 	case BillingRead:
 		return "See customers, invoices and payments"
 	case BillingWrite:

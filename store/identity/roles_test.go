@@ -12,7 +12,7 @@ import (
 // allPermissions is every permission. A permission granted by the table but missing here fails the test,
 // so the matrix below is always the whole table.
 var allPermissions = []identity.Permission{
-	identity.InventoryRead, identity.InventoryWrite,
+	identity.InventoryRead, identity.InventoryWrite, identity.InventoryAdjust,
 	identity.BillingRead, identity.BillingWrite, identity.BillingIssue,
 	identity.ApprovalsSubmit, identity.ApprovalsRead, identity.ApprovalsDecide,
 	identity.AdminUsers, identity.AdminSettings, identity.AuditRead, identity.ExportsRun,
@@ -25,14 +25,14 @@ func TestRolePermissions(t *testing.T) {
 	want := map[identity.Role][]identity.Permission{
 		identity.RoleAdmin: allPermissions,
 		identity.RoleManager: {
-			identity.InventoryRead, identity.InventoryWrite, identity.BillingRead,
+			identity.InventoryRead, identity.InventoryWrite, identity.InventoryAdjust, identity.BillingRead,
 			identity.ApprovalsSubmit, identity.ApprovalsRead, identity.ApprovalsDecide, identity.ExportsRun,
 		},
 		identity.RoleFinance: {
 			identity.InventoryRead, identity.BillingRead, identity.BillingWrite, identity.BillingIssue,
 			identity.ApprovalsSubmit, identity.ApprovalsRead, identity.ApprovalsDecide, identity.ExportsRun,
 		},
-		identity.RoleEmployee: {identity.InventoryRead, identity.ApprovalsSubmit},
+		identity.RoleEmployee: {identity.InventoryRead, identity.InventoryWrite, identity.ApprovalsSubmit},
 		identity.RoleAuditor: {
 			identity.InventoryRead, identity.BillingRead, identity.ApprovalsRead, identity.AuditRead, identity.ExportsRun,
 		},
@@ -68,6 +68,10 @@ func TestRoleRules(t *testing.T) {
 	require.False(t, identity.RoleEmployee.Can(identity.AuditRead))
 	require.False(t, identity.RoleEmployee.Can(identity.AdminUsers))
 	require.False(t, identity.RoleAuditor.Can(identity.InventoryWrite), "auditors only read")
+	require.False(t, identity.RoleAuditor.Can(identity.InventoryAdjust), "auditors only read")
+	require.True(t, identity.RoleEmployee.Can(identity.InventoryWrite), "employees move stock")
+	require.False(t, identity.RoleEmployee.Can(identity.InventoryAdjust), "only managers adjust and count")
+	require.False(t, identity.RoleFinance.Can(identity.InventoryAdjust))
 	require.False(t, identity.RoleAuditor.Can(identity.BillingWrite), "auditors only read")
 	require.False(t, identity.RoleManager.Can(identity.AuditRead))
 	require.False(t, identity.RoleFinance.Can(identity.AdminUsers))

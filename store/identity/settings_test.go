@@ -71,7 +71,8 @@ func TestTenantSettingsGetUpdate(t *testing.T) {
 		requireCode(t, store.Conflict, err)
 	})
 	t.Run("OtherRolesAndTenants", func(t *testing.T) {
-		for _, sc := range []store.Scope{scopeOf(f.acme, f.max), scopeOf(f.acme, f.fay), scopeOf(f.acme, f.gus)} {
+		for _, sc := range []store.Scope{scopeOf(f.acme, f.max), scopeOf(f.acme, f.fay), scopeOf(f.acme, f.gus),
+			{TenantID: f.acme, ClientID: store.NewID(), ClientScopes: []string{string(identity.AdminUsers)}}} {
 			_, err := identity.TenantSettingsGet(ctx, tb.db, sc)
 			requireCode(t, store.Forbidden, err)
 			_, err = identity.TenantSettingsUpdate(ctx, tb.db, sc, settingsParams())
