@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,8 +30,8 @@ func smtpURL(t *testing.T) *url.URL {
 }
 
 func mailpitAPI() string {
-	if u := os.Getenv("MAILPIT_API_URL"); u != "" {
-		return u
+	if u := os.Getenv("MAILPIT_URL"); u != "" {
+		return strings.TrimSuffix(u, "/") + "/api/v1"
 	}
 	return "http://127.0.0.1:58025/api/v1"
 }
