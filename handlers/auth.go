@@ -70,6 +70,7 @@ func (h *Handler) login(c echo.Context) error {
 	}
 	h.loginSucceeded(ctx, email)
 	h.pendingSignInClear(ctx) // an abandoned second step of someone else
+	h.endPreviousSession(c)
 	if err := h.signIn(c, res.UserID, res.TenantID); err != nil {
 		return err
 	}
@@ -121,8 +122,9 @@ func (h *Handler) forgotPage(c echo.Context) error {
 func (h *Handler) forgot(c echo.Context) error {
 	ctx := c.Request().Context()
 	form := pages.ForgotForm{Email: strings.TrimSpace(c.FormValue("email"))}
-	// The same per-address throttle as sign-in keeps this from being used to flood someone's inbox.
-	if err := h.loginAllowed(ctx, form.Email, c.RealIP()); err != nil {
+	// The per-address throttle of sign-in keeps this from being used to flood someone's inbox. The
+	// account's own counter is left alone: a locked-out person must still be able to ask for a link.
+	if err := h.throttleCheck(ctx, h.addressCounter(c.RealIP())); err != nil {
 		return err
 	}
 	err := identity.PasswordResetRequest(ctx, h.db, identity.PasswordResetRequestParams{
@@ -138,8 +140,8 @@ func (h *Handler) forgot(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Count the request like a failure, so one address cannot ask for unlimited mail.
-	if err := h.loginFailed(ctx, form.Email, c.RealIP()); err != nil {
+	// Count the request against the address, so one address cannot ask for unlimited mail.
+	if err := h.throttleCount(ctx, h.addressCounter(c.RealIP())); err != nil {
 		return errSessionsUnavailable
 	}
 	form.Sent = true
@@ -163,7 +165,7 @@ func (h *Handler) resetPage(c echo.Context) error {
 func (h *Handler) reset(c echo.Context) error {
 	ctx := c.Request().Context()
 	form := pages.ResetForm{Token: c.FormValue("token")}
-	_, err := identity.PasswordResetComplete(ctx, h.db, identity.PasswordResetCompleteParams{
+	userID, err := identity.PasswordResetComplete(ctx, h.db, identity.PasswordResetCompleteParams{
 		Token: form.Token, Password: c.FormValue("password"), PasswordConfirm: c.FormValue("password_confirm"),
 		RequestID: requestIDFrom(ctx), ClientIP: c.RealIP(),
 	})
@@ -178,8 +180,21 @@ func (h *Handler) reset(c echo.Context) error {
 	default:
 		return err
 	}
-	// The reset does not sign in: the user proves the new password once, and any session of theirs
-	// continues only until it expires.
+	// Whoever knew the old password is signed out everywhere; the reset itself does not sign in, the
+	// person proves the new password once.
+	if err := h.sessionsEndAll(ctx, userID, ""); err != nil {
+		return err
+	}
 	h.flash(ctx, "Your password has been changed. Sign in with the new one.")
 	return redirect(c, "/login")
+}
+
+// endPreviousSession removes the session index entry of whoever was signed in on this browser before a new
+// sign-in replaces the session, so their session list does not keep a ghost.
+func (h *Handler) endPreviousSession(c echo.Context) {
+	ctx := c.Request().Context()
+	userID, _, ok := h.sessionIdentity(ctx)
+	if sid := h.sessions.GetString(ctx, sessSID); ok && sid != "" {
+		_ = h.sessionEnd(ctx, userID, sid)
+	}
 }

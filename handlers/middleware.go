@@ -146,9 +146,13 @@ func (h *Handler) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 // csrf protects every unsafe request: browsers that send Sec-Fetch-Site are judged by it (cross-site is
 // refused), other clients must present the token from the form field or the X-CSRF-Token header.
 func (h *Handler) csrf() echo.MiddlewareFunc {
+	cookie := "ledgerline_csrf"
+	if h.secure {
+		cookie = "__Host-ledgerline_csrf" // not settable by a sibling subdomain (no planted token)
+	}
 	return middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
-		CookieName:     "ledgerline_csrf",
+		CookieName:     cookie,
 		CookiePath:     "/",
 		CookieHTTPOnly: true,
 		CookieSecure:   h.secure,

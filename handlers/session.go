@@ -30,6 +30,10 @@ func newSessionManager(d Deps) *scs.SessionManager {
 	sm.Lifetime = d.SessionLifetime
 	sm.IdleTimeout = d.SessionIdle
 	sm.Cookie.Name = "ledgerline_session"
+	if d.CookieSecure {
+		// __Host-: only this exact origin over TLS can set it, so a sibling subdomain cannot plant one.
+		sm.Cookie.Name = "__Host-ledgerline_session"
+	}
 	sm.Cookie.HttpOnly = true
 	sm.Cookie.SameSite = http.SameSiteLaxMode
 	sm.Cookie.Secure = d.CookieSecure

@@ -40,18 +40,40 @@ func (h *Handler) throttleKeys(email, ip string) (account, address string) {
 		h.prefix + "throttle:login:address:" + ip
 }
 
+// throttleCounter is one Redis counter with its limit.
+type throttleCounter struct {
+	key   string
+	limit int
+}
+
+func (h *Handler) loginCounters(email, ip string) []throttleCounter {
+	account, address := h.throttleKeys(email, ip)
+	return []throttleCounter{{account, h.limits.PerAccount}, {address, h.limits.PerAddress}}
+}
+
+// addressCounter counts only the client address: asking for a reset link must not lock the account.
+func (h *Handler) addressCounter(ip string) []throttleCounter {
+	_, address := h.throttleKeys("", ip)
+	return []throttleCounter{{address, h.limits.PerAddress}}
+}
+
 // loginAllowed returns a Throttled error saying how long to wait when either counter is at its limit.
 func (h *Handler) loginAllowed(ctx context.Context, email, ip string) error {
-	account, address := h.throttleKeys(email, ip)
+	return h.throttleCheck(ctx, h.loginCounters(email, ip))
+}
+
+// loginFailed counts a failure against the account and the address; the window starts at the first one.
+func (h *Handler) loginFailed(ctx context.Context, email, ip string) error {
+	return h.throttleCount(ctx, h.loginCounters(email, ip))
+}
+
+func (h *Handler) throttleCheck(ctx context.Context, counters []throttleCounter) error {
 	conn, err := h.redis.GetContext(ctx)
 	if err != nil {
 		return errSessionsUnavailable
 	}
 	defer conn.Close()
-	for _, k := range []struct {
-		key   string
-		limit int
-	}{{account, h.limits.PerAccount}, {address, h.limits.PerAddress}} {
+	for _, k := range counters {
 		n, err := redis.Int(conn.Do("GET", k.key))
 		if err == redis.ErrNil {
 			continue
@@ -78,18 +100,16 @@ func (h *Handler) loginAllowed(ctx context.Context, email, ip string) error {
 	return nil
 }
 
-// loginFailed counts a failure against the account and the address; the window starts at the first one.
-func (h *Handler) loginFailed(ctx context.Context, email, ip string) error {
-	account, address := h.throttleKeys(email, ip)
+func (h *Handler) throttleCount(ctx context.Context, counters []throttleCounter) error {
 	conn, err := h.redis.GetContext(ctx)
 	if err != nil {
 		return errSessionsUnavailable
 	}
 	defer conn.Close()
 	secs := int(h.limits.Window.Seconds())
-	for _, k := range []string{account, address} {
-		_ = conn.Send("INCR", k)
-		_ = conn.Send("EXPIRE", k, secs, "NX")
+	for _, k := range counters {
+		_ = conn.Send("INCR", k.key)
+		_ = conn.Send("EXPIRE", k.key, secs, "NX")
 	}
 	if _, err := conn.Do(""); err != nil {
 		return fmt.Errorf("error counting failed sign-in: %w", err)

@@ -92,9 +92,19 @@ func New(t testing.TB) *Bundle {
 			return
 		}
 		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`,
-			pgx.Identifier{name}.Sanitize())); err != nil {
-			t.Logf("drop test database %s: %v", name, err)
+		// The app role's backends may still be exiting after the pool closed, and the owner may not
+		// terminate them (WITH (FORCE) fails with 42501), so wait for them instead.
+		drop := fmt.Sprintf(`DROP DATABASE IF EXISTS %s`, pgx.Identifier{name}.Sanitize())
+		for attempt := 0; ; attempt++ {
+			_, err := conn.Exec(context.Background(), drop)
+			if err == nil {
+				return
+			}
+			if attempt == 100 {
+				t.Logf("drop test database %s: %v", name, err)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	})
 	return &Bundle{DB: db, AppURL: appURL, OwnerURL: withDatabase(t, ownerTemplate, name), Name: name}
