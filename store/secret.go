@@ -4,6 +4,8 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 )
@@ -51,4 +53,19 @@ func (s *Sealer) Open(sealed, additional []byte) ([]byte, error) {
 		return nil, fmt.Errorf("error opening sealed value: %w", err)
 	}
 	return plain, nil
+}
+
+// NewToken returns prefix followed by 32 random bytes (base64url), and the SHA-256 hash under which the
+// token is stored. Tokens (reset links, invitations, API tokens, client secrets) never rest in plain text.
+func NewToken(prefix string) (token string, hash []byte) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
+	token = prefix + base64.RawURLEncoding.EncodeToString(b)
+	return token, HashToken(token)
+}
+
+// HashToken returns the SHA-256 hash a token is stored and looked up by.
+func HashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
 }

@@ -9,9 +9,6 @@ package apiauth
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -149,19 +146,6 @@ func scopeStrings(ps []identity.Permission) []string {
 		out[i] = string(p)
 	}
 	return out
-}
-
-// newSecret returns prefix + 32 random bytes (base64url) and the SHA-256 hash that is stored.
-func newSecret(prefix string) (secret string, hash []byte) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	secret = prefix + base64.RawURLEncoding.EncodeToString(b)
-	return secret, hashSecret(secret)
-}
-
-func hashSecret(secret string) []byte {
-	sum := sha256.Sum256([]byte(secret))
-	return sum[:]
 }
 
 // actorRole reads the actor's current role in the transaction's tenant; NotFound when the actor is not an

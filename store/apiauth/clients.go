@@ -82,7 +82,7 @@ func ClientCreate(ctx context.Context, db *store.DB, scope store.Scope, p Client
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	secret, hash := newSecret(ClientSecretPrefix)
+	secret, hash := store.NewToken(ClientSecretPrefix)
 	res := &ClientCreateResult{Secret: secret}
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
 		role, err := actorAdmin(ctx, tx)
@@ -241,7 +241,7 @@ func AccessTokenIssue(ctx context.Context, db *store.DB, p AccessTokenIssueParam
 	if err != nil {
 		return nil, fmt.Errorf("error looking up OAuth client: %w", err)
 	}
-	if subtle.ConstantTimeCompare(found.SecretHash, hashSecret(p.ClientSecret)) != 1 || found.RevokedAt != nil {
+	if subtle.ConstantTimeCompare(found.SecretHash, store.HashToken(p.ClientSecret)) != 1 || found.RevokedAt != nil {
 		return nil, ErrInvalidClient
 	}
 	scopes := found.ScopeList.permissions()

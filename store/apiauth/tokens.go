@@ -86,7 +86,7 @@ func TokenCreate(ctx context.Context, db *store.DB, scope store.Scope, p TokenCr
 	if err := f.Err(); err != nil {
 		return nil, err
 	}
-	secret, hash := newSecret(TokenPrefix)
+	secret, hash := store.NewToken(TokenPrefix)
 	res := &TokenCreateResult{Secret: secret}
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
 		role, err := actorRole(ctx, tx)
@@ -195,7 +195,7 @@ func TokenAuthenticate(ctx context.Context, db *store.DB, secret string) (*Princ
 		RevokedAt *time.Time `db:"revoked_at"`
 	}
 	err := db.X.GetContext(ctx, &found,
-		`SELECT tenant_id, id, user_id, expires_at, revoked_at FROM api_token_by_hash($1)`, hashSecret(secret))
+		`SELECT tenant_id, id, user_id, expires_at, revoked_at FROM api_token_by_hash($1)`, store.HashToken(secret))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errInvalidToken
 	}

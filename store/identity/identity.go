@@ -4,10 +4,7 @@ package identity
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -371,7 +368,7 @@ func PasswordResetRequest(ctx context.Context, db *store.DB, p PasswordResetRequ
 	if err != nil {
 		return fmt.Errorf("error looking up user: %w", err)
 	}
-	token, tokenHash := newToken()
+	token, tokenHash := store.NewToken("")
 	scope := store.Scope{ActorID: user.ID, RequestID: p.RequestID, ClientIP: p.ClientIP}
 	return db.InUser(ctx, scope, func(tx *store.Tx) error {
 		// The link goes to the address on file, not the one typed: the lookup folds case (lower() also maps
@@ -403,7 +400,7 @@ func PasswordResetRequest(ctx context.Context, db *store.DB, p PasswordResetRequ
 // PasswordResetCheck reports whether token is a valid, unused, unexpired reset token.
 func PasswordResetCheck(ctx context.Context, db *store.DB, token string) error {
 	var userID *store.ID
-	if err := sqlxGet(ctx, db, &userID, `SELECT auth_password_reset_user($1)`, hashToken(token)); err != nil {
+	if err := sqlxGet(ctx, db, &userID, `SELECT auth_password_reset_user($1)`, store.HashToken(token)); err != nil {
 		return fmt.Errorf("error checking reset token: %w", err)
 	}
 	if userID == nil {
@@ -437,7 +434,7 @@ func PasswordResetComplete(ctx context.Context, db *store.DB, p PasswordResetCom
 		return store.ID{}, err
 	}
 	var userID *store.ID
-	tokenHash := hashToken(p.Token)
+	tokenHash := store.HashToken(p.Token)
 	if err := sqlxGet(ctx, db, &userID, `SELECT auth_password_reset_user($1)`, tokenHash); err != nil {
 		return store.ID{}, fmt.Errorf("error checking reset token: %w", err)
 	}
@@ -482,18 +479,6 @@ func PasswordResetComplete(ctx context.Context, db *store.DB, p PasswordResetCom
 // sqlxGet runs a single-row query outside any tenant; only the SECURITY DEFINER auth functions need it.
 func sqlxGet(ctx context.Context, db *store.DB, dest any, query string, args ...any) error {
 	return db.X.GetContext(ctx, dest, query, args...)
-}
-
-func newToken() (token string, hash []byte) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	token = base64.RawURLEncoding.EncodeToString(b)
-	return token, hashToken(token)
-}
-
-func hashToken(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
 }
 
 func truncate(s string, n int) string {

@@ -83,7 +83,7 @@ func InvitationCreate(ctx context.Context, db *store.DB, scope store.Scope, p In
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
-	token, tokenHash := newToken()
+	token, tokenHash := store.NewToken("")
 	var inv *Invitation
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
 		if err := actorPermit(ctx, tx, AdminUsers); err != nil {
@@ -292,7 +292,7 @@ func invitationFind(ctx context.Context, db *store.DB, token string) (tenantID, 
 		TenantID store.ID `db:"tenant_id"`
 		ID       store.ID `db:"id"`
 	}
-	err = sqlxGet(ctx, db, &row, `SELECT tenant_id, id FROM invitation_by_token($1)`, hashToken(token))
+	err = sqlxGet(ctx, db, &row, `SELECT tenant_id, id FROM invitation_by_token($1)`, store.HashToken(token))
 	if errors.Is(err, sql.ErrNoRows) {
 		return tenantID, id, errInvitationInvalid
 	}
@@ -423,7 +423,7 @@ func InvitationAccept(ctx context.Context, db *store.DB, p InvitationAcceptParam
 		err := tx.GetContext(ctx, &invID, `
 			UPDATE invitations SET accepted_at = now()
 			WHERE tenant_id = $1 AND token_hash = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()
-			RETURNING id`, pv.TenantID, hashToken(p.Token))
+			RETURNING id`, pv.TenantID, store.HashToken(p.Token))
 		if errors.Is(err, sql.ErrNoRows) {
 			return errInvitationInvalid
 		}

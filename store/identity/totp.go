@@ -370,7 +370,7 @@ func RecoveryCodeUseTx(ctx context.Context, tx *store.Tx, code string) error {
 	}
 	res, err := tx.ExecContext(ctx,
 		`UPDATE user_recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL`,
-		tx.Scope.ActorID, hashToken(code))
+		tx.Scope.ActorID, store.HashToken(code))
 	if err != nil {
 		return fmt.Errorf("error using recovery code of user %s: %w", tx.Scope.ActorID, err)
 	}
@@ -392,7 +392,7 @@ func recoveryCodesReplace(ctx context.Context, tx *store.Tx, userID store.ID) ([
 			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO user_recovery_codes (user_id, code_hash) VALUES ($1, $2)`, userID, hashToken(code)); err != nil {
+			`INSERT INTO user_recovery_codes (user_id, code_hash) VALUES ($1, $2)`, userID, store.HashToken(code)); err != nil {
 			return nil, fmt.Errorf("error storing recovery code of user %s: %w", userID, err)
 		}
 		codes[i] = code[:recoveryLength/2] + "-" + code[recoveryLength/2:]
