@@ -59,6 +59,15 @@ func Up(ctx context.Context, ownerURL string, logger *slog.Logger) error {
 	for _, v := range res.Versions {
 		logger.Info("river migration applied", "version", v.Version)
 	}
+
+	// The partitioned ledgers get their monthly partitions a year ahead at every migrate (every deploy).
+	// Rows beyond the last partition land in the DEFAULT one, which is safe but slower to archive.
+	if _, err := db.ExecContext(ctx, `
+		SELECT audit_event_partition_create(m::date), stock_movement_partition_create(m::date)
+		FROM generate_series(date_trunc('month', now()), date_trunc('month', now()) + interval '12 months',
+			interval '1 month') AS m`); err != nil {
+		logger.Warn("could not create upcoming ledger partitions; rows will go to the DEFAULT partitions", "error", err)
+	}
 	return nil
 }
 
