@@ -26,7 +26,8 @@ export LEDGERLINE_MAIL_WEB_PORT  = $(MAIL_PORT)
 TEST_DATABASE_URL         = $(APP_URL)/ledgerline_test?sslmode=disable
 TEST_MIGRATE_DATABASE_URL = $(OWNER_URL)/ledgerline_test?sslmode=disable
 
-.PHONY: run test stop services assets generate check-generated build migrate seed test-setup browser vet clean
+## bench: store-level benchmarks (inventory movements and lists); results in bench/results/
+.PHONY: run test bench stop services assets generate check-generated build migrate seed test-setup browser vet clean
 
 ## run: start PostgreSQL, Redis and mailpit under .data/, migrate, seed, serve on http://localhost:8080
 run: services build
@@ -46,6 +47,12 @@ test: services check-generated build browser
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' \
 	LEDGERLINE_BIN=$(CURDIR)/$(BIN) REDIS_URL='redis://127.0.0.1:$(REDIS_PORT)/1' \
 		$(GO) test -race -count=1 -timeout 20m ./...
+
+bench: services build
+	DATABASE_URL='$(TEST_DATABASE_URL)' MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' $(BIN) migrate
+	mkdir -p bench/results
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' \
+		$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./store/inventory/ | tee bench/results/store-latest.txt
 
 ## stop: stop the local services
 stop:
