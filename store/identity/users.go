@@ -381,15 +381,17 @@ func MemberUpdate(ctx context.Context, db *store.DB, scope store.Scope, p Member
 	return res, nil
 }
 
-// departmentUsable checks that the department exists in the tenant and is not deleted.
+// departmentUsable checks that the department exists in the tenant and is not deleted, and holds a share
+// lock on it until the transaction ends: DepartmentDelete locks the row for update before it counts the
+// members, so a member cannot be moved into a department while it is being deleted.
 func departmentUsable(ctx context.Context, tx *store.Tx, id store.ID) error {
-	var ok bool
-	if err := tx.GetContext(ctx, &ok,
-		`SELECT EXISTS (SELECT 1 FROM departments WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL)`,
+	var live []bool
+	if err := tx.SelectContext(ctx, &live,
+		`SELECT deleted_at IS NULL FROM departments WHERE tenant_id = $1 AND id = $2 FOR SHARE`,
 		tx.Scope.TenantID, id); err != nil {
 		return fmt.Errorf("error checking department %s: %w", id, err)
 	}
-	if !ok {
+	if ok := len(live) == 1 && live[0]; !ok {
 		return (store.FieldErrors{"department_id": "Choose a department from the list."}).Err()
 	}
 	return nil
