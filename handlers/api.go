@@ -94,6 +94,7 @@ func (h *Handler) apiRoutes(e *echo.Echo) {
 	h.apiAuditRoutes(api)
 	h.apiUserRoutes(api)
 	h.apiDepartmentRoutes(api)
+	h.apiInventoryRoutes(api)
 	h.apiOAuthRoutes(api)
 
 	g.GET("/openapi.json", h.apiOpenAPIDocument(api))

@@ -70,6 +70,7 @@ var navigation = []struct {
 	operatorsOnly     bool
 }{
 	{"Home", "/", "home", "", false},
+	{"Inventory", "/inventory", "inventory", identity.InventoryRead, false},
 	{"Audit log", "/audit", "audit", identity.AuditRead, false},
 	{"People", "/admin/users", "admin", identity.AdminUsers, false},
 	{"Departments", "/admin/departments", "admin", identity.AdminUsers, false},

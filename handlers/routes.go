@@ -51,6 +51,33 @@ func (h *Handler) routes(e *echo.Echo) {
 	app.POST("/audit/verify", h.auditVerifyStart, h.require(identity.AuditRead))
 	app.GET("/audit/:id", h.auditShow, h.require(identity.AuditRead))
 
+	// Inventory: items, movements, locations, stocktake, ledger and low stock (inventory.go,
+	// inventory_movements.go). Each store operation checks the same permission again.
+	app.GET("/inventory", h.inventoryList, h.require(identity.InventoryRead))
+	app.GET("/inventory/low-stock", h.inventoryLowStock, h.require(identity.InventoryRead))
+	app.GET("/inventory/items/new", h.inventoryItemNew, h.require(identity.InventoryAdjust))
+	app.POST("/inventory/items", h.inventoryItemCreate, h.require(identity.InventoryAdjust))
+	app.GET("/inventory/items/:id", h.inventoryItemShow, h.require(identity.InventoryRead))
+	app.POST("/inventory/items/:id", h.inventoryItemUpdate, h.require(identity.InventoryAdjust))
+	app.POST("/inventory/items/:id/delete", h.inventoryItemDelete, h.require(identity.InventoryAdjust))
+	app.POST("/inventory/items/:id/restore", h.inventoryItemRestore, h.require(identity.InventoryAdjust))
+	app.GET("/inventory/movements/new", h.inventoryMovementNew, h.require(identity.InventoryWrite))
+	app.POST("/inventory/movements", h.inventoryMovementCreate, h.require(identity.InventoryWrite))
+	app.POST("/inventory/movements/:id/reverse", h.inventoryMovementReverse, h.require(identity.InventoryAdjust))
+	app.GET("/inventory/locations", h.inventoryLocations, h.require(identity.InventoryRead))
+	app.POST("/inventory/locations", h.inventoryLocationCreate, h.require(identity.InventoryAdjust))
+	app.POST("/inventory/locations/:id/delete", h.inventoryLocationDelete, h.require(identity.InventoryAdjust))
+	app.POST("/inventory/locations/:id/restore", h.inventoryLocationRestore, h.require(identity.InventoryAdjust))
+	app.GET("/inventory/stocktake", h.inventoryStocktake, h.require(identity.InventoryAdjust))
+	app.POST("/inventory/stocktake", h.inventoryStocktakePost, h.require(identity.InventoryAdjust))
+	app.GET("/inventory/ledger", h.inventoryLedger, h.require(identity.InventoryRead))
+
+	// Inventory CSV import: upload, the polled progress page and the error report (inventory_import.go).
+	app.GET(importPath, h.inventoryImportPage, h.require(identity.InventoryAdjust))
+	app.POST(importPath, h.inventoryImportUpload, h.require(identity.InventoryAdjust))
+	app.GET("/inventory/imports/:id", h.inventoryImportShow, h.require(identity.InventoryAdjust))
+	app.GET("/inventory/imports/:id/errors.csv", h.inventoryImportErrors, h.require(identity.InventoryAdjust))
+
 	// Own account: every signed-in person, for themselves only (account.go, account_twofactor.go).
 	app.GET("/account", h.accountPage)
 	app.POST("/account", h.accountUpdate)

@@ -55,6 +55,32 @@ var routeMatrix = []matrixRow{
 	{"POST", "/audit/verify", 303, 403, 403, 403, 303, 303},
 	{"GET", "/audit/:id", 404, 403, 403, 403, 404, 303},
 
+	// Inventory CSV import (inventory_import.go).
+	{"GET", "/inventory/import", 200, 200, 403, 403, 403, 303},
+	{"POST", "/inventory/import", 422, 422, 403, 403, 403, 303},
+	{"GET", "/inventory/imports/:id", 404, 404, 403, 403, 403, 303},
+	{"GET", "/inventory/imports/:id/errors.csv", 404, 404, 403, 403, 403, 303},
+
+	// Inventory pages.
+	{"GET", "/inventory", 200, 200, 200, 200, 200, 303},
+	{"GET", "/inventory/low-stock", 200, 200, 200, 200, 200, 303},
+	{"GET", "/inventory/items/new", 200, 200, 403, 403, 403, 303},
+	{"POST", "/inventory/items", 422, 422, 403, 403, 403, 303},
+	{"GET", "/inventory/items/:id", 404, 404, 404, 404, 404, 303},
+	{"POST", "/inventory/items/:id", 404, 404, 403, 403, 403, 303},
+	{"POST", "/inventory/items/:id/delete", 404, 404, 403, 403, 403, 303},
+	{"POST", "/inventory/items/:id/restore", 404, 404, 403, 403, 403, 303},
+	{"GET", "/inventory/movements/new", 200, 200, 403, 200, 403, 303},
+	{"POST", "/inventory/movements", 422, 422, 403, 422, 403, 303},
+	{"POST", "/inventory/movements/:id/reverse", 404, 404, 403, 403, 403, 303},
+	{"GET", "/inventory/locations", 200, 200, 200, 200, 200, 303},
+	{"POST", "/inventory/locations", 422, 422, 403, 403, 403, 303},
+	{"POST", "/inventory/locations/:id/delete", 404, 404, 403, 403, 403, 303},
+	{"POST", "/inventory/locations/:id/restore", 404, 404, 403, 403, 403, 303},
+	{"GET", "/inventory/stocktake", 200, 200, 403, 403, 403, 303},
+	{"POST", "/inventory/stocktake", 422, 422, 403, 403, 403, 303},
+	{"GET", "/inventory/ledger", 200, 200, 200, 200, 200, 303},
+
 	// Own account.
 	{"GET", "/account", 200, 200, 200, 200, 200, 303},
 	{"POST", "/account", 422, 422, 422, 422, 422, 303},
@@ -121,6 +147,31 @@ var routeMatrix = []matrixRow{
 	{"DELETE", "/api/v1/departments/:id", 401, 401, 401, 401, 401, 401},
 	{"PUT", "/api/v1/departments/:id/manager", 401, 401, 401, 401, 401, 401},
 	{"POST", "/api/v1/departments/:id/restore", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/items", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/items/:id", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/items", 401, 401, 401, 401, 401, 401},
+	{"PATCH", "/api/v1/items/:id", 401, 401, 401, 401, 401, 401},
+	{"DELETE", "/api/v1/items/:id", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/items/:id/restore", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/locations", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/locations/:id", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/locations", 401, 401, 401, 401, 401, 401},
+	{"PATCH", "/api/v1/locations/:id", 401, 401, 401, 401, 401, 401},
+	{"DELETE", "/api/v1/locations/:id", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/locations/:id/restore", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/movements", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/movements/:id", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/movements/receipts", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/movements/issues", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/movements/transfers", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/movements/adjustments", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/stocktakes", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/movements/:id/reverse", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/stock-levels", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/stock-value", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/reservations", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/reservations", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/reservations/:id/release", 401, 401, 401, 401, 401, 401},
 }
 
 // matrixIDs are the ids the matrix puts into routes' :id, by route prefix: rows of tenant B, where tenant
@@ -129,7 +180,10 @@ func (b *testBundle) matrixIDs(t *testing.T) map[string]string {
 	t.Helper()
 	events := b.auditEvents(t, b.tenantB.ID, "")
 	require.NotEmpty(t, events)
+	itemB, locationB := b.inventoryB(t)
 	return map[string]string{
+		"/inventory/items/":     itemB.String(),
+		"/inventory/locations/": locationB.String(),
 		"/audit/":               events[0].ID.String(),
 		"/admin/users/":         b.usersB[identity.RoleEmployee].ID.String(),
 		"/admin/departments/":   b.deptB.ID.String(),

@@ -46,6 +46,12 @@ func NewClient(deps Deps, opts ClientOpts) (*river.Client[*sql.Tx], error) {
 	if err := river.AddWorkerSafely(workers, &SigningKeyRotateWorker{DB: deps.DB}); err != nil {
 		return nil, fmt.Errorf("error adding signing key rotation worker: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &InventoryImportWorker{DB: deps.DB}); err != nil {
+		return nil, fmt.Errorf("error adding inventory import worker: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &LowStockNotifyWorker{DB: deps.DB}); err != nil {
+		return nil, fmt.Errorf("error adding low-stock worker: %w", err)
+	}
 
 	cfg := &river.Config{
 		Logger:  deps.Logger,
@@ -75,6 +81,9 @@ func NewClient(deps Deps, opts ClientOpts) (*river.Client[*sql.Tx], error) {
 			river.NewPeriodicJob(river.PeriodicInterval(SigningKeyRotateEvery), func() (river.JobArgs, *river.InsertOpts) {
 				return SigningKeyRotateArgs{}, nil
 			}, &river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(LowStockEvery), func() (river.JobArgs, *river.InsertOpts) {
+				return LowStockNotifyArgs{}, nil
+			}, nil),
 		}
 	}
 	driver := riverdatabasesql.NewWithPgxListener(deps.DB.X.DB, deps.DB.Pool)
