@@ -353,9 +353,11 @@ func (h *Handler) itemView(c echo.Context, it *inventory.Item, form *invview.Ite
 	}
 	for _, r := range reservations {
 		since, exact := whenIn(r.CreatedAt, a.Tenant.Location())
-		v.Reservations = append(v.Reservations, invview.ReservationRow{Reference: r.Reference, Location: codes[r.LocationID],
-			Batch: r.Batch, Remaining: r.Remaining().String(), Since: since, SinceExact: exact})
+		v.Reservations = append(v.Reservations, invview.ReservationRow{ID: r.ID.String(), Reference: r.Reference, Location: codes[r.LocationID],
+			Batch: r.Batch, Remaining: r.Remaining().String(), Since: since, SinceExact: exact,
+			ReleasePath: "/inventory/reservations/" + r.ID.String() + "/release"})
 	}
+	reserveFormFill(c, &v.Reserve, it, locs)
 	v.History = historyView(hist, locs, nil, a.Tenant.Location(), invview.HistoryID)
 	v.History.CanReverse, v.History.CSRFToken = v.CanAdjust, csrfToken(c)
 	if hist.Next != "" {

@@ -276,7 +276,7 @@ func (h *Handler) locationsView(c echo.Context, form invview.LocationForm) (invv
 		v.Rows = append(v.Rows, invview.LocationRow{
 			ID: l.ID.String(), Code: l.Code, Name: l.Name, Kind: kind, Value: money(values[l.ID], val.Currency),
 			Bin: l.Kind == inventory.KindBin, Deleted: l.DeletedAt != nil, Version: l.Version, AllowNegative: l.AllowNegative,
-			DeletePath: path + "/delete", RestorePath: path + "/restore",
+			DeletePath: path + "/delete", RestorePath: path + "/restore", EditHref: path,
 			StocktakeHref: "/inventory/stocktake?location=" + l.ID.String(), LedgerHref: "/inventory/ledger?location=" + l.ID.String(),
 		})
 	}

@@ -51,8 +51,8 @@ func (h *Handler) routes(e *echo.Echo) {
 	app.POST("/audit/verify", h.auditVerifyStart, h.require(identity.AuditRead))
 	app.GET("/audit/:id", h.auditShow, h.require(identity.AuditRead))
 
-	// Inventory: items, movements, locations, stocktake, ledger and low stock (inventory.go,
-	// inventory_movements.go). Each store operation checks the same permission again.
+	// Inventory: items, movements, reservations, locations, stocktake, ledger and low stock (inventory.go,
+	// inventory_movements.go, inventory_reservations.go). Each store operation checks the same permission again.
 	app.GET("/inventory", h.inventoryList, h.require(identity.InventoryRead))
 	app.GET("/inventory/low-stock", h.inventoryLowStock, h.require(identity.InventoryRead))
 	app.GET("/inventory/items/new", h.inventoryItemNew, h.require(identity.InventoryAdjust))
@@ -61,11 +61,15 @@ func (h *Handler) routes(e *echo.Echo) {
 	app.POST("/inventory/items/:id", h.inventoryItemUpdate, h.require(identity.InventoryAdjust))
 	app.POST("/inventory/items/:id/delete", h.inventoryItemDelete, h.require(identity.InventoryAdjust))
 	app.POST("/inventory/items/:id/restore", h.inventoryItemRestore, h.require(identity.InventoryAdjust))
+	app.POST("/inventory/items/:id/reserve", h.inventoryReserve, h.require(identity.InventoryWrite))
+	app.POST("/inventory/reservations/:id/release", h.inventoryReservationRelease, h.require(identity.InventoryWrite))
 	app.GET("/inventory/movements/new", h.inventoryMovementNew, h.require(identity.InventoryWrite))
 	app.POST("/inventory/movements", h.inventoryMovementCreate, h.require(identity.InventoryWrite))
 	app.POST("/inventory/movements/:id/reverse", h.inventoryMovementReverse, h.require(identity.InventoryAdjust))
 	app.GET("/inventory/locations", h.inventoryLocations, h.require(identity.InventoryRead))
 	app.POST("/inventory/locations", h.inventoryLocationCreate, h.require(identity.InventoryAdjust))
+	app.GET("/inventory/locations/:id", h.inventoryLocationEdit, h.require(identity.InventoryAdjust))
+	app.POST("/inventory/locations/:id", h.inventoryLocationUpdate, h.require(identity.InventoryAdjust))
 	app.POST("/inventory/locations/:id/delete", h.inventoryLocationDelete, h.require(identity.InventoryAdjust))
 	app.POST("/inventory/locations/:id/restore", h.inventoryLocationRestore, h.require(identity.InventoryAdjust))
 	app.GET("/inventory/stocktake", h.inventoryStocktake, h.require(identity.InventoryAdjust))

@@ -25,6 +25,10 @@ const (
 	LocationFormID = "inventory-location-form"
 	// StocktakeFormID is the count form.
 	StocktakeFormID = "inventory-stocktake-form"
+	// ReserveFormID is the reserve form on an item's page; a failed reservation swaps it.
+	ReserveFormID = "inventory-reserve-form"
+	// LocationEditFormID is the form of a location's edit page; a failed save swaps it.
+	LocationEditFormID = "inventory-location-edit-form"
 )
 
 // Option is one choice of a select.
@@ -82,6 +86,17 @@ type ItemView struct {
 	DeletePath, RestorePath                             string
 	Version                                             int
 	MovementLinks                                       []Link
+	// Reserve is the reserve form (shown to people who may write inventory).
+	Reserve ReserveForm
+}
+
+// ReserveForm holds stock of the item for a reference, with the values as typed.
+type ReserveForm struct {
+	Action, CSRFToken                      string
+	LocationID, Batch, Quantity, Reference string
+	Locations                              []Option
+	UnitHint                               string
+	Errors                                 []ui.FieldError
 }
 
 // Link is a labelled URL.
@@ -170,6 +185,8 @@ type LocationRow struct {
 	DeletePath, RestorePath     string
 	StocktakeHref, LedgerHref   string
 	AllowNegative               bool
+	// EditHref is the location's edit page.
+	EditHref string
 }
 
 // DialogID is the id of the row's delete confirmation.
@@ -216,7 +233,31 @@ type LowStockView struct {
 
 // ReservationRow is an open reservation of the item.
 type ReservationRow struct {
-	Reference, Location, Batch, Remaining, Since, SinceExact string
+	ID, Reference, Location, Batch, Remaining, Since, SinceExact string
+	// ReleasePath gives back what the reservation holds.
+	ReleasePath string
+}
+
+// ReleaseDialogID is the id of the confirmation dialog of the reservation's release.
+func (r ReservationRow) ReleaseDialogID() string { return "reservation-release-" + r.ID }
+
+// LocationEditView is a location's edit page.
+type LocationEditView struct {
+	Code, Kind string
+	Deleted    bool
+	Form       LocationEditForm
+}
+
+// LocationEditForm renames a location or changes whether its stock may go negative, with the values as
+// typed.
+type LocationEditForm struct {
+	Action, CSRFToken string
+	Code, Name        string
+	AllowNegative     bool
+	Version           int
+	Errors            []ui.FieldError
+	// Conflict says the location changed since the form was rendered, or why it cannot change.
+	Conflict string
 }
 
 // ReverseDialogID is the id of the confirmation dialog of the row's reversal.
