@@ -42,9 +42,9 @@ var (
 		"This department was changed by someone else while you were editing. Reload the page to see the changes, then try again.")
 )
 
-// departmentPermit requires AdminUsers (see actorPermit for members, clients and the system).
+// departmentPermit requires AdminUsers (see Permit for members, clients and the system).
 func departmentPermit(ctx context.Context, tx *store.Tx) error {
-	return actorPermit(ctx, tx, AdminUsers)
+	return Permit(ctx, tx, AdminUsers)
 }
 
 func departmentNameValid(name string) (string, error) {

@@ -86,7 +86,7 @@ func InvitationCreate(ctx context.Context, db *store.DB, scope store.Scope, p In
 	token, tokenHash := store.NewToken("")
 	var inv *Invitation
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		if err := actorPermit(ctx, tx, AdminUsers); err != nil {
+		if err := Permit(ctx, tx, AdminUsers); err != nil {
 			return err
 		}
 		if p.DepartmentID != nil {
@@ -202,7 +202,7 @@ func InvitationList(ctx context.Context, db *store.DB, scope store.Scope, p Invi
 	}
 	res := &InvitationListResult{}
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		if err := actorPermit(ctx, tx, AdminUsers); err != nil {
+		if err := Permit(ctx, tx, AdminUsers); err != nil {
 			return err
 		}
 		if err := tx.SelectContext(ctx, &res.Invitations, invitationSelect+`
@@ -245,7 +245,7 @@ func invitationCursorDecode(s string) (time.Time, store.ID, error) {
 // InvitationRevoke makes an open invitation's link stop working. The actor needs AdminUsers.
 func InvitationRevoke(ctx context.Context, db *store.DB, scope store.Scope, id store.ID) error {
 	return db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		if err := actorPermit(ctx, tx, AdminUsers); err != nil {
+		if err := Permit(ctx, tx, AdminUsers); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `

@@ -31,9 +31,9 @@ const APIRateLimitMax = 1_000_000
 var errTenantChanged = store.Errorf(store.Conflict,
 	"The settings were changed by someone else while you were editing. Reload the page to see the changes, then try again.")
 
-// settingsPermit requires AdminSettings (see actorPermit for members, clients and the system).
+// settingsPermit requires AdminSettings (see Permit for members, clients and the system).
 func settingsPermit(ctx context.Context, tx *store.Tx) error {
-	return actorPermit(ctx, tx, AdminSettings)
+	return Permit(ctx, tx, AdminSettings)
 }
 
 const tenantSettingsQuery = `

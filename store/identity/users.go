@@ -92,10 +92,10 @@ const (
 	memberSelect = memberColumns + memberFrom
 )
 
-// actorPermit checks inside tx that the scope may do p. A member needs an active membership whose role
+// Permit checks inside tx that the scope may do p. A member needs an active membership whose role
 // grants p; the role is read in the transaction, not taken from the caller, so a role changed a moment ago
 // counts. An OAuth client needs p among its token's scopes. The system (no actor, no client) may.
-func actorPermit(ctx context.Context, tx *store.Tx, p Permission) error {
+func Permit(ctx context.Context, tx *store.Tx, p Permission) error {
 	if tx.Scope.ActorID == (store.ID{}) {
 		if tx.Scope.ClientID == (store.ID{}) || slices.Contains(tx.Scope.ClientScopes, string(p)) {
 			return nil
@@ -154,7 +154,7 @@ func memberGetTx(ctx context.Context, tx *store.Tx, userID store.ID, forUpdate b
 func MemberGet(ctx context.Context, db *store.DB, scope store.Scope, userID store.ID) (*Member, error) {
 	var m *Member
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		if err := actorPermit(ctx, tx, AdminUsers); err != nil {
+		if err := Permit(ctx, tx, AdminUsers); err != nil {
 			return err
 		}
 		var err error
@@ -237,7 +237,7 @@ func MemberList(ctx context.Context, db *store.DB, scope store.Scope, p MemberLi
 		SortName string `db:"sort_name"`
 	}
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		if err := actorPermit(ctx, tx, AdminUsers); err != nil {
+		if err := Permit(ctx, tx, AdminUsers); err != nil {
 			return err
 		}
 		if err := tx.GetContext(ctx, &res.Total, `
@@ -338,7 +338,7 @@ func MemberUpdate(ctx context.Context, db *store.DB, scope store.Scope, p Member
 		if err != nil {
 			return err
 		}
-		if err := actorPermit(ctx, tx, AdminUsers); err != nil {
+		if err := Permit(ctx, tx, AdminUsers); err != nil {
 			return err
 		}
 		before, err := memberGetTx(ctx, tx, p.UserID, true)
@@ -415,7 +415,7 @@ func MemberDeactivate(ctx context.Context, db *store.DB, scope store.Scope, user
 		if err != nil {
 			return err
 		}
-		if err := actorPermit(ctx, tx, AdminUsers); err != nil {
+		if err := Permit(ctx, tx, AdminUsers); err != nil {
 			return err
 		}
 		before, err := memberGetTx(ctx, tx, userID, true)
@@ -455,7 +455,7 @@ func MemberDeactivate(ctx context.Context, db *store.DB, scope store.Scope, user
 func MemberReactivate(ctx context.Context, db *store.DB, scope store.Scope, userID store.ID) (*Member, error) {
 	var m *Member
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		if err := actorPermit(ctx, tx, AdminUsers); err != nil {
+		if err := Permit(ctx, tx, AdminUsers); err != nil {
 			return err
 		}
 		before, err := memberGetTx(ctx, tx, userID, true)
@@ -495,7 +495,7 @@ type DepartmentChoice struct {
 func DepartmentChoices(ctx context.Context, db *store.DB, scope store.Scope) ([]DepartmentChoice, error) {
 	var out []DepartmentChoice
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		if err := actorPermit(ctx, tx, AdminUsers); err != nil {
+		if err := Permit(ctx, tx, AdminUsers); err != nil {
 			return err
 		}
 		if err := tx.SelectContext(ctx, &out, `

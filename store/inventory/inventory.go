@@ -13,7 +13,6 @@ package inventory
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -198,33 +197,10 @@ func (u Unit) Label() string {
 // Whole reports whether the unit counts whole things (quantities without decimals).
 func (u Unit) Whole() bool { return units[u].whole }
 
-var errNotAllowed = store.Errorf(store.Forbidden, "Your role does not allow this. Ask an administrator if you need access.")
-
-// permit checks inside tx that the scope may do p, like identity's own operations do: a member needs an
-// active membership whose role (read now, in this transaction) grants p; an OAuth client needs p among
-// its token's scopes; the system (neither) may.
+// permit is identity's one permission check: members by their current role, OAuth clients by their
+// token's scopes, the system always.
 func permit(ctx context.Context, tx *store.Tx, p identity.Permission) error {
-	if tx.Scope.ActorID == (store.ID{}) {
-		if tx.Scope.ClientID == (store.ID{}) || slices.Contains(tx.Scope.ClientScopes, string(p)) {
-			return nil
-		}
-		return errNotAllowed
-	}
-	var role identity.Role
-	err := tx.GetContext(ctx, &role, `
-		SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.tenant_id = $1 AND m.user_id = $2 AND m.deactivated_at IS NULL AND u.disabled_at IS NULL`,
-		tx.Scope.TenantID, tx.Scope.ActorID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return errNotAllowed
-	}
-	if err != nil {
-		return fmt.Errorf("error checking permission %s of user %s: %w", p, tx.Scope.ActorID, err)
-	}
-	if !role.Can(p) {
-		return errNotAllowed
-	}
-	return nil
+	return identity.Permit(ctx, tx, p)
 }
 
 // actorOf returns who acts in tx for the ledger's actor column: the member, else the OAuth client.
