@@ -65,7 +65,7 @@ func seed(ctx context.Context, db *store.DB, stdout io.Writer) error {
 		if id, err := identity.TenantIDBySlug(ctx, db, dt.params.Slug); err == nil {
 			fmt.Fprintf(stdout, "seed: %s exists, left as it is\n", dt.params.Name)
 			// Inventory came later than the tenants: a tenant without items still gets the demo stock.
-			if err := seedInventoryIfEmpty(ctx, db, store.Scope{TenantID: id}, dt, stdout); err != nil {
+			if err := seedModules(ctx, db, store.Scope{TenantID: id}, dt, stdout); err != nil {
 				return err
 			}
 			continue
@@ -110,7 +110,7 @@ func seed(ctx context.Context, db *store.DB, stdout io.Writer) error {
 			}
 		}
 		fmt.Fprintf(stdout, "seed: created %s with %d users\n", tenant.Name, len(dt.users))
-		if err := seedInventoryIfEmpty(ctx, db, scope, dt, stdout); err != nil {
+		if err := seedModules(ctx, db, scope, dt, stdout); err != nil {
 			return err
 		}
 	}
@@ -118,6 +118,19 @@ func seed(ctx context.Context, db *store.DB, stdout io.Writer) error {
 	for _, dt := range demoTenants {
 		for _, du := range dt.users {
 			fmt.Fprintf(stdout, "  %-26s %-9s %s\n", du.email, du.role, dt.params.Name)
+		}
+	}
+	return nil
+}
+
+// seedModules gives a demo tenant each module's demo data, where the module has none yet: modules came
+// later than the tenants, so a second run fills in what an older seed lacked.
+func seedModules(ctx context.Context, db *store.DB, scope store.Scope, dt demoTenant, stdout io.Writer) error {
+	for _, fill := range []func(context.Context, *store.DB, store.Scope, demoTenant, io.Writer) error{
+		seedInventoryIfEmpty, seedBillingIfEmpty, seedApprovalsIfEmpty,
+	} {
+		if err := fill(ctx, db, scope, dt, stdout); err != nil {
+			return err
 		}
 	}
 	return nil

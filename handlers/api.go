@@ -95,6 +95,10 @@ func (h *Handler) apiRoutes(e *echo.Echo) {
 	h.apiUserRoutes(api)
 	h.apiDepartmentRoutes(api)
 	h.apiInventoryRoutes(api)
+	h.apiBillingRoutes(api)
+	h.apiApprovalsRoutes(api)
+	h.apiExportsRoutes(api)
+	h.apiWebhookRoutes(api)
 	h.apiOAuthRoutes(api)
 
 	g.GET("/openapi.json", h.apiOpenAPIDocument(api))

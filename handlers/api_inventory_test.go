@@ -499,7 +499,7 @@ func TestAPIInventoryDocument(t *testing.T) {
 	require.NoError(t, err)
 
 	scopes := map[string]string{}
-	for _, row := range apiScopeMatrix {
+	for _, row := range apiScopes() {
 		scopes[row.method+" "+strings.TrimPrefix(row.path, "/api/v1")] = row.scope
 	}
 	n := 0

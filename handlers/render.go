@@ -71,11 +71,16 @@ var navigation = []struct {
 }{
 	{"Home", "/", "home", "", false},
 	{"Inventory", "/inventory", "inventory", identity.InventoryRead, false},
+	{"Billing", "/billing", "billing", identity.BillingRead, false},
+	{"Approvals", "/approvals", "approvals", identity.ApprovalsSubmit, false},
+	{"Exports", "/exports", "reports", identity.ExportsRun, false},
 	{"Audit log", "/audit", "audit", identity.AuditRead, false},
 	{"People", "/admin/users", "admin", identity.AdminUsers, false},
 	{"Departments", "/admin/departments", "admin", identity.AdminUsers, false},
 	{"Settings", "/admin/settings", "admin", identity.AdminSettings, false},
 	{"API clients", "/admin/api-clients", "admin", identity.AdminUsers, false},
+	{"Webhooks", "/admin/webhooks", "admin", identity.AdminSettings, false},
+	{"Single sign-on", "/admin/sso", "admin", identity.AdminSettings, false},
 	{"Jobs", "/admin/jobs", "admin", identity.AdminUsers, true},
 }
 

@@ -82,6 +82,11 @@ func (h *Handler) routes(e *echo.Echo) {
 	app.GET("/inventory/imports/:id", h.inventoryImportShow, h.require(identity.InventoryAdjust))
 	app.GET("/inventory/imports/:id/errors.csv", h.inventoryImportErrors, h.require(identity.InventoryAdjust))
 
+	// The business modules, exports and integrations: each module's part of the table is a function below.
+	h.billingRoutes(app)
+	h.approvalsRoutes(app)
+	h.exportsRoutes(app)
+
 	// Own account: every signed-in person, for themselves only (account.go, account_twofactor.go).
 	app.GET("/account", h.accountPage)
 	app.POST("/account", h.accountUpdate)
@@ -102,7 +107,6 @@ func (h *Handler) routes(e *echo.Echo) {
 
 	// Admin pages: admins must have a second factor once their tenant requires it.
 	admin := app.Group("/admin", h.requireAdminTwoFactor)
-	_ = admin
 	// People: members and invitations.
 	admin.GET("/users", h.peopleList, h.require(identity.AdminUsers))
 	admin.GET("/users/:id", h.personShow, h.require(identity.AdminUsers))
@@ -136,9 +140,28 @@ func (h *Handler) routes(e *echo.Echo) {
 	admin.PUT("/jobs/api/*", h.jobsMonitorServe, jobsMonitor...)
 	admin.PATCH("/jobs/api/*", h.jobsMonitorServe, jobsMonitor...)
 
+	// Outgoing webhooks and single sign-on: admin pages, and the signed-out SSO sign-in.
+	h.integrationsRoutes(web, admin)
+
 	web.RouteNotFound("/*", func(c echo.Context) error { return echo.NewHTTPError(http.StatusNotFound) })
 
 	// API v1: bearer tokens, no session or CSRF; its operations, each with the scope it needs, are
 	// registered in apiRoutes (api.go) and listed in the OpenAPI document at /api/v1/openapi.json.
 	h.apiRoutes(e)
+}
+
+// billingRoutes: customers, tax rates, invoices, credit notes, payments and receivables (billing*.go).
+func (h *Handler) billingRoutes(app *echo.Group) {
+}
+
+// approvalsRoutes: requests, decisions, delegations and approval policies (approvals*.go).
+func (h *Handler) approvalsRoutes(app *echo.Group) {
+}
+
+// exportsRoutes: exports, the export center, scheduled reports and notifications (exports*.go).
+func (h *Handler) exportsRoutes(app *echo.Group) {
+}
+
+// integrationsRoutes: outgoing webhooks (admin) and single sign-on with OpenID Connect (webhooks*.go, sso*.go).
+func (h *Handler) integrationsRoutes(web, admin *echo.Group) {
 }

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -52,6 +53,12 @@ func NewClient(deps Deps, opts ClientOpts) (*river.Client[*sql.Tx], error) {
 	if err := river.AddWorkerSafely(workers, &LowStockNotifyWorker{DB: deps.DB}); err != nil {
 		return nil, fmt.Errorf("error adding low-stock worker: %w", err)
 	}
+	// The business modules, exports and integrations add their workers in their own files.
+	for _, add := range []func(*river.Workers, Deps) error{billingWorkers, approvalsWorkers, exportsWorkers, webhooksWorkers} {
+		if err := add(workers, deps); err != nil {
+			return nil, err
+		}
+	}
 
 	cfg := &river.Config{
 		Logger:  deps.Logger,
@@ -85,6 +92,8 @@ func NewClient(deps Deps, opts ClientOpts) (*river.Client[*sql.Tx], error) {
 				return LowStockNotifyArgs{}, nil
 			}, nil),
 		}
+		cfg.PeriodicJobs = slices.Concat(cfg.PeriodicJobs, billingPeriodicJobs(), approvalsPeriodicJobs(),
+			exportsPeriodicJobs(), webhooksPeriodicJobs())
 	}
 	driver := riverdatabasesql.NewWithPgxListener(deps.DB.X.DB, deps.DB.Pool)
 	client, err := river.NewClient(driver, cfg)
