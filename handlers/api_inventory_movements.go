@@ -2,10 +2,8 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -375,10 +373,9 @@ func (h *Handler) apiStockRoutes(api huma.API) {
 // apiInsufficientStock names the field of a movement's "insufficient stock" error, which the store
 // reports without one (the CHECK constraint on the level does not know which input it came from).
 func apiInsufficientStock(err error, field string) error {
-	var se *store.Error
-	if errors.As(err, &se) && se.Code == store.Invalid && len(se.Fields) == 0 &&
-		strings.HasPrefix(se.Message, "Insufficient stock") {
-		return &store.Error{Code: store.Invalid, Message: se.Message, Fields: map[string]string{field: se.Message}}
+	if inventory.IsInsufficientStock(err) {
+		msg := store.ErrorMessage(err)
+		return &store.Error{Code: store.Invalid, Message: msg, Fields: map[string]string{field: msg}}
 	}
 	return err
 }

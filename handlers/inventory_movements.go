@@ -215,7 +215,7 @@ func (h *Handler) inventoryMovementCreate(c echo.Context) error {
 		if len(f.Errors) == 0 {
 			// "Insufficient stock…" and other refusals of the amount belong next to the quantity.
 			field := "quantity"
-			if !strings.HasPrefix(store.ErrorMessage(err), "Insufficient stock") && !strings.Contains(store.ErrorMessage(err), "quantity") {
+			if !inventory.IsInsufficientStock(err) && !strings.Contains(store.ErrorMessage(err), "quantity") {
 				field = ""
 			}
 			f.Errors = []ui.FieldError{{Field: field, Message: store.ErrorMessage(err)}}

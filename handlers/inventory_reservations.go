@@ -64,7 +64,7 @@ func (h *Handler) inventoryReserve(c echo.Context) error {
 		if len(f.Errors) == 0 {
 			// "Insufficient stock…" and other refusals of the amount belong next to the quantity.
 			field := "quantity"
-			if msg := store.ErrorMessage(err); !strings.HasPrefix(msg, "Insufficient stock") && !strings.Contains(msg, "quantity") {
+			if !inventory.IsInsufficientStock(err) && !strings.Contains(store.ErrorMessage(err), "quantity") {
 				field = ""
 			}
 			f.Errors = []ui.FieldError{{Field: field, Message: store.ErrorMessage(err)}}

@@ -40,6 +40,7 @@ func TestConcurrentIssuesNeverOversell(t *testing.T) {
 			continue
 		}
 		requireCode(t, err, store.Invalid, "Insufficient stock: 0 ea on hand, 0 reserved at WH1-A1")
+		require.True(t, inventory.IsInsufficientStock(err), "callers can tell the refusal from other invalid input")
 	}
 	require.Equal(t, 10, ok)
 	require.Equal(t, inventory.Qty(0), tb.onHand(ctx, t, tb.sys, tb.item.ID, tb.bin1.ID))

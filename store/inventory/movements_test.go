@@ -131,11 +131,14 @@ func TestTracking(t *testing.T) {
 	requireCode(t, recv(ser.ID, "", q("1"), tb.bin1.ID), store.Invalid, "serial number")
 	requireCode(t, recv(ser.ID, "SN1", q("2"), tb.bin1.ID), store.Invalid, "one at a time")
 	require.NoError(t, recv(ser.ID, "SN1", q("1"), tb.bin1.ID))
-	requireCode(t, recv(ser.ID, "SN1", q("1"), tb.bin2.ID), store.Invalid, "already in stock")
+	err := recv(ser.ID, "SN1", q("1"), tb.bin2.ID)
+	requireCode(t, err, store.Invalid, "already in stock")
+	require.False(t, inventory.IsInsufficientStock(err), "other invalid input is not a shortage")
 	require.NoError(t, recv(ser.ID, "SN2", q("1"), tb.bin2.ID))
 
-	_, err := inventory.Issue(ctx, tb.db, tb.sys, inventory.IssueParams{ItemID: lot.ID, LocationID: tb.bin1.ID, Batch: "B-8", Quantity: q("2")})
+	_, err = inventory.Issue(ctx, tb.db, tb.sys, inventory.IssueParams{ItemID: lot.ID, LocationID: tb.bin1.ID, Batch: "B-8", Quantity: q("2")})
 	requireCode(t, err, store.Invalid, "Insufficient stock: 1.25 l on hand")
+	require.True(t, inventory.IsInsufficientStock(err))
 	_, err = inventory.Transfer(ctx, tb.db, tb.sys, inventory.TransferParams{ItemID: ser.ID, FromLocationID: tb.bin1.ID, ToLocationID: tb.bin2.ID, Batch: "SN1", Quantity: q("1")})
 	require.NoError(t, err)
 	_, err = inventory.Stocktake(ctx, tb.db, tb.sys, inventory.StocktakeParams{LocationID: tb.bin2.ID,

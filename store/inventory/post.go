@@ -3,6 +3,7 @@ package inventory
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -177,8 +178,22 @@ func levelChange(ctx context.Context, tx *store.Tx, k levelKey, before level, on
 }
 
 func insufficient(lv level, loc *Location, unit Unit) error {
-	return store.Errorf(store.Invalid, "Insufficient stock: %s %s on hand, %s reserved at %s (%s).",
-		lv.OnHand, unit, lv.Reserved, loc.Code, loc.Name)
+	return &insufficientStockError{err: store.Errorf(store.Invalid, "Insufficient stock: %s %s on hand, %s reserved at %s (%s).",
+		lv.OnHand, unit, lv.Reserved, loc.Code, loc.Name)}
+}
+
+// insufficientStockError refuses a movement or reservation that would take more than a level has. It is an
+// Invalid *store.Error underneath (errors.As finds it), so pages and the API show its message like any other.
+type insufficientStockError struct{ err *store.Error }
+
+func (e *insufficientStockError) Error() string { return e.err.Error() }
+func (e *insufficientStockError) Unwrap() error { return e.err }
+
+// IsInsufficientStock reports whether err refused taking more stock than a level has available. The store
+// cannot say which input caused it (the level's CHECK constraint refused the sum), so callers name the field.
+func IsInsufficientStock(err error) bool {
+	var e *insufficientStockError
+	return errors.As(err, &e)
 }
 
 func fieldErr(field, msg string) error {
