@@ -255,9 +255,9 @@ func AttemptRecord(ctx context.Context, db *store.DB, tenantID, deliveryID store
 			next = &t
 		}
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE webhook_deliveries SET state = $3, attempts = attempts + 1, last_attempt_at = $4, next_attempt_at = $5,
-				response_status = $6, response_ms = $7, response_body = $8, error = $9,
-				finished_at = CASE WHEN $3 IN ('succeeded', 'failed') THEN $4 END
+			UPDATE webhook_deliveries SET state = $3::text, attempts = attempts + 1, last_attempt_at = $4::timestamptz,
+				next_attempt_at = $5, response_status = $6, response_ms = $7, response_body = $8, error = $9,
+				finished_at = CASE WHEN $3::text IN ('succeeded', 'failed') THEN $4::timestamptz END
 			WHERE tenant_id = $1 AND id = $2`,
 			tenantID, deliveryID, newState, now, next, status, ms, body, truncate(r.Err, 500)); err != nil {
 			return fmt.Errorf("error recording attempt of delivery %s: %w", deliveryID, err)
