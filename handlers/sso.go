@@ -221,6 +221,16 @@ func (h *Handler) ssoCallback(c echo.Context) error {
 	if err := idToken.Claims(&claims); err != nil {
 		return fail(http.StatusUnauthorized, "The answer of your identity provider could not be read. Start again.")
 	}
+	if claims.Email == "" {
+		// Some providers put the e-mail only in the userinfo answer; it must be about the same subject.
+		info, err := op.UserInfo(h.oidcContext(ctx), oauth2.StaticTokenSource(tok))
+		if err != nil || info.Subject != idToken.Subject {
+			h.logger.WarnContext(ctx, "SSO userinfo failed", "tenant", tenantID, "err", err)
+			return fail(http.StatusUnauthorized, "Your identity provider did not tell Ledgerline your e-mail address. Ask your administrator.")
+		}
+		claims.Email, claims.Name = info.Email, ""
+		claims.EmailVerified = &info.EmailVerified
+	}
 	res, err := sso.SignIn(ctx, h.db, sso.SignInParams{
 		TenantID: tenantID, Subject: idToken.Subject, Email: claims.Email,
 		EmailVerified: claims.EmailVerified != nil && *claims.EmailVerified, Name: claims.Name,

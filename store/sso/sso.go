@@ -304,15 +304,22 @@ func SignIn(ctx context.Context, db *store.DB, p SignInParams) (*SignInResult, e
 		return nil, err
 	}
 	var state struct {
-		Disabled    bool       `db:"disabled"`
-		Member      bool       `db:"member"`
-		Deactivated *time.Time `db:"deactivated_at"`
+		Disabled    bool
+		Member      bool
+		Deactivated *time.Time
+	}
+	// The account (global) through the sign-in lookup; the membership in the tenant's own scope.
+	if err := db.X.GetContext(ctx, &state.Disabled, `SELECT disabled FROM auth_user_by_email($1)`, email); err != nil {
+		return nil, fmt.Errorf("error reading account of user %s: %w", res.UserID, err)
 	}
 	err = db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		return tx.GetContext(ctx, &state, `
-			SELECT u.disabled_at IS NOT NULL AS disabled, m.user_id IS NOT NULL AS member, m.deactivated_at
-			FROM users u LEFT JOIN memberships m ON m.user_id = u.id AND m.tenant_id = $1
-			WHERE u.id = $2`, p.TenantID, res.UserID)
+		err := tx.GetContext(ctx, &state.Deactivated, `SELECT deactivated_at FROM memberships WHERE tenant_id = $1 AND user_id = $2`,
+			p.TenantID, res.UserID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		state.Member = err == nil
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("error reading membership of user %s: %w", res.UserID, err)
