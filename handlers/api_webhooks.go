@@ -101,9 +101,11 @@ type apiWebhookEndpointCreateOutput struct {
 type apiWebhookEndpointUpdateInput struct {
 	ID   string `path:"id" format:"uuid" doc:"The endpoint's id."`
 	Body struct {
-		apiWebhookEndpointBody
-		Enabled bool `json:"enabled" doc:"false disables it; true enables it again and clears its failure count."`
-		Version int  `json:"version" minimum:"1" doc:"The version you read."`
+		URL         string   `json:"url" maxLength:"2000" doc:"Where events are posted; https in production, never a private address."`
+		Description string   `json:"description,omitempty" maxLength:"500"`
+		EventTypes  []string `json:"event_types" minItems:"1" doc:"Event types to receive."`
+		Enabled     bool     `json:"enabled" doc:"false disables it; true enables it again and clears its failure count."`
+		Version     int      `json:"version" minimum:"1" doc:"The version you read."`
 	}
 }
 

@@ -104,3 +104,54 @@ func TestWebhookAdminPages(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, bAdmin.post("/admin/webhooks/deliveries/"+list.Deliveries[0].ID.String()+"/resend", url.Values{}).status)
 	require.NotContains(t, bAdmin.get("/admin/webhooks").body, receiver.URL)
 }
+
+func TestWebhookAPI(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	token := b.pat(t, b.tenantA.ID, b.usersA[identity.RoleAdmin], identity.AdminSettings)
+
+	// A private address is refused with a field error (the test server has no allow-list).
+	res := b.api(t, http.MethodPost, "/webhook-endpoints", token, map[string]any{"url": "http://10.0.0.7/hook", "event_types": []string{"invoice.issued"}})
+	requireProblem(t, res, http.StatusUnprocessableEntity, "validation")
+	require.Contains(t, string(res.body), "private")
+	res = b.api(t, http.MethodPost, "/webhook-endpoints", token, map[string]any{"url": "http://127.0.0.1/hook", "event_types": []string{"nope.never"}})
+	requireProblem(t, res, http.StatusUnprocessableEntity, "validation")
+
+	endpointB, deliveryB := b.webhooksB(t)
+	requireProblem(t, b.api(t, http.MethodGet, "/webhook-endpoints/"+endpointB.String(), token, nil), http.StatusNotFound, "not-found")
+	requireProblem(t, b.api(t, http.MethodGet, "/webhook-endpoints/"+endpointB.String()+"/deliveries", token, nil), http.StatusNotFound, "not-found")
+	requireProblem(t, b.api(t, http.MethodPost, "/webhook-deliveries/"+deliveryB.String()+"/resend", token, nil), http.StatusNotFound, "not-found")
+	requireProblem(t, b.api(t, http.MethodPost, "/webhook-endpoints/"+endpointB.String()+"/rotate-secret", token,
+		map[string]any{"overlap_seconds": 0, "version": 1}), http.StatusNotFound, "not-found")
+	list := b.api(t, http.MethodGet, "/webhook-endpoints", token, nil)
+	require.Equal(t, http.StatusOK, list.status)
+	require.Empty(t, list.json["data"])
+
+	// B's admin through the API: list, log, rotate (secret once), resend, disable.
+	tokenB := b.pat(t, b.tenantB.ID, b.usersB[identity.RoleAdmin], identity.AdminSettings)
+	list = b.api(t, http.MethodGet, "/webhook-endpoints", tokenB, nil)
+	require.Len(t, list.json["data"], 1)
+	log := b.api(t, http.MethodGet, "/webhook-endpoints/"+endpointB.String()+"/deliveries?limit=10", tokenB, nil)
+	require.Equal(t, http.StatusOK, log.status)
+	require.Len(t, log.json["data"], 1)
+	rot := b.api(t, http.MethodPost, "/webhook-endpoints/"+endpointB.String()+"/rotate-secret", tokenB, map[string]any{"overlap_seconds": 3600, "version": 1})
+	require.Equal(t, http.StatusOK, rot.status, string(rot.body))
+	require.True(t, strings.HasPrefix(rot.json["secret"].(string), webhooks.SecretPrefix))
+	got := b.api(t, http.MethodGet, "/webhook-endpoints/"+endpointB.String(), tokenB, nil)
+	require.NotContains(t, string(got.body), rot.json["secret"].(string))
+	require.NotNil(t, got.json["previous_secret_until"])
+	again := b.api(t, http.MethodPost, "/webhook-deliveries/"+deliveryB.String()+"/resend", tokenB, nil)
+	require.Equal(t, http.StatusCreated, again.status, string(again.body))
+	require.Equal(t, deliveryB.String(), again.json["resend_of"])
+	stale := b.api(t, http.MethodPatch, "/webhook-endpoints/"+endpointB.String(), tokenB,
+		map[string]any{"url": "https://93.184.216.34/b", "event_types": []string{"stock.low"}, "enabled": false, "version": 1})
+	requireProblem(t, stale, http.StatusConflict, "conflict")
+	ok := b.api(t, http.MethodPatch, "/webhook-endpoints/"+endpointB.String(), tokenB,
+		map[string]any{"url": "https://93.184.216.34/b", "event_types": []string{"stock.low"}, "enabled": false, "version": got.json["version"]})
+	require.Equal(t, http.StatusOK, ok.status, string(ok.body))
+	require.Equal(t, false, ok.json["enabled"])
+	require.Equal(t, "Disabled by an administrator.", ok.json["disabled_reason"])
+	// A token without admin.settings is refused.
+	weak := b.pat(t, b.tenantB.ID, b.usersB[identity.RoleAdmin], identity.AdminUsers)
+	requireProblem(t, b.api(t, http.MethodGet, "/webhook-endpoints", weak, nil), http.StatusForbidden, "forbidden")
+}
