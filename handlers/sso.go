@@ -157,7 +157,9 @@ func (h *Handler) ssoStart(c echo.Context) error {
 	if strings.Contains(f.Identifier, "@") {
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", f.Identifier))
 	}
-	return c.Redirect(http.StatusSeeOther, cfg.AuthCodeURL(state, opts...))
+	authURL := cfg.AuthCodeURL(state, opts...)
+	c.Response().Header().Set("Refresh", "0; url="+authURL)
+	return render(c, http.StatusOK, ssoviews.Continue(h.shell(c, "Signing in with single sign-on"), authURL, prov.TenantName))
 }
 
 // ssoCallback completes the sign-in: the state must be this browser's, the code is exchanged with the

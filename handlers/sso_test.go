@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/html"
 
 	"ledgerline/handlers/ssotest"
 	"ledgerline/store"
@@ -41,8 +42,12 @@ func ssoFlow(t *testing.T, b *testBundle, c *client, identifier string) *respons
 	t.Helper()
 	c.get("/sso")
 	res := c.post("/sso", url.Values{"identifier": {identifier}})
-	require.Equal(t, http.StatusSeeOther, res.status, textOf(res.doc))
-	loc := res.location()
+	require.Equal(t, http.StatusOK, res.status, textOf(res.doc))
+	var loc string
+	for _, n := range findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "sso-provider-link" }) {
+		loc = attr(n, "href")
+	}
+	require.Equal(t, "0; url="+loc, res.header.Get("Refresh"))
 	require.Contains(t, loc, "code_challenge_method=S256")
 	require.Contains(t, loc, "nonce=")
 	require.Contains(t, loc, "state=")
