@@ -2,7 +2,9 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -261,3 +263,56 @@ func TestStockLowEvent(t *testing.T) {
 	}))
 	require.Equal(t, []string{"LOW-9"}, data, "one event per crossing")
 }
+
+// TestWebhookThroughRiver runs the real River client: an event recorded in a committed change reaches the
+// receiver through the fan-out and delivery jobs, signed; one recorded in a rolled-back change never does.
+func TestWebhookThroughRiver(t *testing.T) {
+	t.Parallel()
+	b, ctx := webhookSetup(t)
+	r := newReceiver(t)
+	res, err := webhooks.EndpointCreate(ctx, b.db, b.admin, b.guard, webhooks.EndpointParams{URL: r.srv.URL + "/hook", EventTypes: []events.Type{events.InvoicePaid}})
+	require.NoError(t, err)
+	r.secret.Store(res.Secret)
+
+	client, err := jobs.NewClient(jobs.Deps{DB: b.db, Webhooks: b.guard, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, jobs.ClientOpts{Workers: 2})
+	require.NoError(t, err)
+	b.db.UseJobs(client)
+	runCtx, cancel := context.WithCancel(ctx)
+	require.NoError(t, client.Start(runCtx))
+	t.Cleanup(func() {
+		cancel()
+		stopCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+		defer stop()
+		_ = client.Stop(stopCtx)
+	})
+
+	record := func(number string, fail bool) error {
+		return b.db.InTenant(ctx, store.Scope{TenantID: b.tenant}, func(tx *store.Tx) error {
+			if _, err := events.Record(ctx, tx, events.RecordParams{Type: events.InvoicePaid, Data: map[string]string{"number": number}}); err != nil {
+				return err
+			}
+			if fail {
+				return errRolledBack
+			}
+			return nil
+		})
+	}
+	require.ErrorIs(t, record("INV-ROLLED-BACK", true), errRolledBack)
+	require.NoError(t, record("INV-PAID", false))
+
+	require.Eventually(t, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.verified) >= 1
+	}, 15*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool {
+		list, err := webhooks.DeliveryList(ctx, b.db, b.admin, webhooks.DeliveryListParams{EndpointID: res.Endpoint.ID})
+		return err == nil && len(list.Deliveries) == 1 && list.Deliveries[0].State == webhooks.StateSucceeded
+	}, 10*time.Second, 50*time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // room for a wrong second delivery to show up
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	require.Equal(t, []bool{true}, r.verified, "exactly one signed request: the committed event, never the rolled-back one")
+}
+
+var errRolledBack = errors.New("the change failed")
