@@ -79,7 +79,7 @@ var domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+
 func ConfigSave(ctx context.Context, db *store.DB, scope store.Scope, p ConfigSaveParams) (*Config, error) {
 	var f store.FieldErrors
 	issuer := strings.TrimRight(strings.TrimSpace(p.IssuerURL), "/")
-	if u, err := url.Parse(issuer); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || len(issuer) > 2000 {
+	if u, err := url.Parse(issuer); err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || len(issuer) > 2000 {
 		f.Add("issuer_url", "Enter the issuer URL of your provider, like https://login.example.com/realms/acme.")
 	}
 	clientID := strings.TrimSpace(p.ClientID)

@@ -163,7 +163,7 @@ func (g *Guard) DialContext(ctx context.Context, network, addr string) (net.Conn
 func (g *Guard) CheckURL(ctx context.Context, raw string) (string, string) {
 	raw = strings.TrimSpace(raw)
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+	if err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return raw, "Enter the full address of the receiver, like https://erp.example.com/hooks/ledgerline."
 	}
 	if g.RequireHTTPS && u.Scheme != "https" {
