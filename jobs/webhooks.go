@@ -54,7 +54,7 @@ const (
 	// WebhookTimeout bounds a whole request, from dialling to the last byte of the answer.
 	WebhookTimeout = 10 * time.Second
 	// WebhookResponseMax is the largest answer read; a larger one fails the attempt.
-	WebhookResponseMax = 64 << 10
+	WebhookResponseMax  = 64 << 10
 	webhookRedirectsMax = 3
 )
 

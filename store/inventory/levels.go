@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"ledgerline/store"
-	"ledgerline/store/events"
 	"ledgerline/store/audit"
+	"ledgerline/store/events"
 	"ledgerline/store/identity"
 )
 

@@ -18,7 +18,7 @@ func TestForbiddenIP(t *testing.T) {
 		"169.254.169.254": true, "0.0.0.0": true, "100.64.0.1": true, "224.0.0.1": true, "255.255.255.255": true,
 		"::1": true, "fe80::1": true, "fc00::1": true, "::ffff:127.0.0.1": true, "::ffff:10.0.0.1": true, "::": true,
 		"64:ff9b::a00:1": true,
-		"93.184.216.34": false, "8.8.8.8": false, "2606:4700::1111": false,
+		"93.184.216.34":  false, "8.8.8.8": false, "2606:4700::1111": false,
 	} {
 		require.Equal(t, want, forbiddenIP(netip.MustParseAddr(ip)), ip)
 	}
