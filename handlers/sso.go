@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -77,7 +78,7 @@ func (h *Handler) ssoSettingsSave(c echo.Context) error {
 		}
 		p.Version = version
 	}
-	_, err := sso.ConfigSave(ctx, h.db, scope(c), p)
+	res, err := sso.ConfigSave(ctx, h.db, scope(c), p)
 	if store.ErrorCode(err) == store.Invalid {
 		f := ssoviews.SettingsForm{CSRFToken: csrfToken(c), RedirectURL: h.ssoRedirectURL(), Exists: p.Version > 0,
 			Enabled: p.Enabled, IssuerURL: p.IssuerURL, ClientID: p.ClientID, AllowedDomains: p.AllowedDomains,
@@ -87,6 +88,22 @@ func (h *Handler) ssoSettingsSave(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	// Password sign-in was just turned off: the members' sessions end everywhere (the saving admin's own
+	// current one aside, so they can finish and test), and they come back through the provider.
+	me := actorFrom(ctx).UserID
+	for _, uid := range res.SignOut {
+		keep := ""
+		if uid == me {
+			keep = h.sessions.GetString(ctx, sessSID)
+		}
+		if err := h.sessionsEndAll(ctx, uid, keep); err != nil {
+			return err
+		}
+	}
+	if len(res.SignOut) > 0 {
+		h.flash(ctx, fmt.Sprintf("Single sign-on settings are saved. Password sign-in is off: %d members were signed out and come back through your provider.", len(res.SignOut)))
+		return redirect(c, "/admin/sso")
 	}
 	h.flash(ctx, "Single sign-on settings are saved.")
 	return redirect(c, "/admin/sso")

@@ -18,7 +18,7 @@ import (
 
 // ssoSetup starts a real OpenID provider and configures it as tenant A's single sign-on through the admin
 // page, for the domain of A's test users.
-func ssoSetup(t *testing.T, b *testBundle, passwordAllowed bool) *ssotest.Provider {
+func ssoSetup(t *testing.T, b *testBundle, passwordAllowed bool) (*ssotest.Provider, *client) {
 	t.Helper()
 	p := ssotest.Start(t, b.baseURL.String()+"/sso/callback")
 	admin := b.signedIn(t, b.usersA[identity.RoleAdmin])
@@ -33,7 +33,7 @@ func ssoSetup(t *testing.T, b *testBundle, passwordAllowed bool) *ssotest.Provid
 	}
 	res := admin.post("/admin/sso", form)
 	require.Equal(t, http.StatusSeeOther, res.status, textOf(res.doc))
-	return p
+	return p, admin
 }
 
 // ssoFlow starts a single sign-on for identifier and follows the browser's redirects through the provider
@@ -70,7 +70,7 @@ func ssoFlow(t *testing.T, b *testBundle, c *client, identifier string) *respons
 func TestSSOSignIn(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	p := ssoSetup(t, b, true)
+	p, _ := ssoSetup(t, b, true)
 	ctx := context.Background()
 	manager := b.usersA[identity.RoleManager]
 
@@ -193,7 +193,13 @@ func TestSSOSignIn(t *testing.T) {
 func TestSSOPasswordRefused(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	p := ssoSetup(t, b, false)
+	// Sessions opened with a password before the change end with it; the saving admin's own stays.
+	before := b.signedIn(t, b.usersA[identity.RoleFinance])
+	p, admin := ssoSetup(t, b, false)
+	require.Equal(t, http.StatusSeeOther, before.get("/").status, "signed out")
+	settings := admin.get("/admin/sso")
+	require.Equal(t, http.StatusOK, settings.status)
+	require.Contains(t, settings.body, "members were signed out")
 
 	// A member of A only: password sign-in is refused.
 	c := b.newClient(t)
@@ -224,7 +230,7 @@ func TestSSOPasswordRefused(t *testing.T) {
 	require.NotContains(t, page.body, p.Issuer)
 
 	// Turning passwords off with SSO off is refused, keeping every input.
-	admin := c
+	admin = c
 	admin.get("/admin/sso")
 	res = admin.post("/admin/sso", url.Values{"issuer_url": {p.Issuer}, "client_id": {p.ClientID}, "allowed_domains": {"acme.example"},
 		"default_role": {"employee"}, "version": {"1"}})

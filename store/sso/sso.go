@@ -74,9 +74,16 @@ type ConfigSaveParams struct {
 
 var domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 
+// ConfigSaveResult is the saved settings and, when this save turned password sign-in off, the members
+// whose sessions must end (their password sessions no longer count; they come back through the provider).
+type ConfigSaveResult struct {
+	Config  *Config
+	SignOut []store.ID
+}
+
 // ConfigSave creates or changes the tenant's settings. Turning password sign-in off needs the saving admin
 // to keep a way in: it is refused unless SSO is enabled. The actor needs AdminSettings.
-func ConfigSave(ctx context.Context, db *store.DB, scope store.Scope, p ConfigSaveParams) (*Config, error) {
+func ConfigSave(ctx context.Context, db *store.DB, scope store.Scope, p ConfigSaveParams) (*ConfigSaveResult, error) {
 	var f store.FieldErrors
 	issuer := strings.TrimRight(strings.TrimSpace(p.IssuerURL), "/")
 	if u, err := url.Parse(issuer); err != nil || u.Hostname() == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || len(issuer) > 2000 {
@@ -113,7 +120,9 @@ func ConfigSave(ctx context.Context, db *store.DB, scope store.Scope, p ConfigSa
 		return nil, err
 	}
 	var out *Config
+	var signOut []store.ID
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		signOut = nil
 		if err := identity.Permit(ctx, tx, identity.AdminSettings); err != nil {
 			return err
 		}
@@ -156,13 +165,22 @@ func ConfigSave(ctx context.Context, db *store.DB, scope store.Scope, p ConfigSa
 		if err := tx.GetContext(ctx, out, `SELECT `+configColumns+` FROM sso_configs WHERE tenant_id = $1`, tx.Scope.TenantID); err != nil {
 			return fmt.Errorf("error reloading SSO settings: %w", err)
 		}
+		if !out.PasswordAllowed && (!exists || before.PasswordAllowed) {
+			if err := tx.SelectContext(ctx, &signOut, `SELECT user_id FROM memberships WHERE tenant_id = $1 ORDER BY user_id`,
+				tx.Scope.TenantID); err != nil {
+				return fmt.Errorf("error listing members to sign out: %w", err)
+			}
+		}
 		rec := audit.RecordParams{Action: "sso.configure", EntityType: "sso_config", EntityID: tx.Scope.TenantID.String(), After: out}
 		if exists {
 			rec.Before = before
 		}
 		return audit.Record(ctx, tx, rec)
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return &ConfigSaveResult{Config: out, SignOut: signOut}, nil
 }
 
 // TenantLookup finds the tenant whose enabled SSO serves identifier: an e-mail address (by its domain) or

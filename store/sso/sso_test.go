@@ -59,8 +59,10 @@ func TestConfig(t *testing.T) {
 	_, err = sso.ConfigSave(ctx, db, employeeA, valid)
 	require.Equal(t, store.Forbidden, store.ErrorCode(err))
 
-	cfg, err := sso.ConfigSave(ctx, db, adminA, valid)
+	saved, err := sso.ConfigSave(ctx, db, adminA, valid)
 	require.NoError(t, err)
+	require.Empty(t, saved.SignOut)
+	cfg := saved.Config
 	require.Equal(t, "https://login.example.com/realms/a", cfg.IssuerURL)
 	require.Equal(t, []string{"a.example", "a-labs.example"}, []string(cfg.AllowedDomains))
 	var sealed []byte
@@ -72,8 +74,9 @@ func TestConfig(t *testing.T) {
 	// An empty secret keeps the stored one; a stale version is a conflict.
 	keep := valid
 	keep.ClientSecret, keep.Version, keep.DefaultRole = "", cfg.Version, identity.RoleEmployee
-	cfg, err = sso.ConfigSave(ctx, db, adminA, keep)
+	saved, err = sso.ConfigSave(ctx, db, adminA, keep)
 	require.NoError(t, err)
+	cfg = saved.Config
 	prov, err := sso.ProviderGet(ctx, db, a)
 	require.NoError(t, err)
 	require.Equal(t, "s3cret-value", prov.ClientSecret)
@@ -95,6 +98,19 @@ func TestConfig(t *testing.T) {
 	require.Equal(t, store.NotFound, store.ErrorCode(err), "B's admin does not see A's settings")
 	_, err = sso.ProviderGet(ctx, db, b)
 	require.Equal(t, store.NotFound, store.ErrorCode(err))
+
+	// Turning password sign-in off names every member to sign out, once.
+	strict := keep
+	strict.PasswordAllowed, strict.Version = false, cfg.Version
+	saved, err = sso.ConfigSave(ctx, db, adminA, strict)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []store.ID{adminA.ActorID, employeeA.ActorID}, saved.SignOut)
+	cfg = saved.Config
+	strict.Version = cfg.Version
+	saved, err = sso.ConfigSave(ctx, db, adminA, strict)
+	require.NoError(t, err)
+	require.Empty(t, saved.SignOut, "already off")
+	cfg = saved.Config
 
 	// Turned off: no lookup, no provider.
 	off := keep
