@@ -316,3 +316,47 @@ func TestWebhookThroughRiver(t *testing.T) {
 }
 
 var errRolledBack = errors.New("the change failed")
+
+// TestWebhookHangingReceiverHoldsUpNobody: one receiver never answers; a delivery of the same event to
+// another endpoint still arrives at once, and the hanging one is cut off by the request timeout.
+func TestWebhookHangingReceiverHoldsUpNobody(t *testing.T) {
+	t.Parallel()
+	b, ctx := webhookSetup(t)
+	fast := newReceiver(t)
+	slow := newReceiver(t)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	slow.handler.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	for _, r := range []*receiver{slow, fast} {
+		res, err := webhooks.EndpointCreate(ctx, b.db, b.admin, b.guard, webhooks.EndpointParams{URL: r.srv.URL + "/hook", EventTypes: []events.Type{events.ApprovalDecided}})
+		require.NoError(t, err)
+		r.secret.Store(res.Secret)
+	}
+	client, err := jobs.NewClient(jobs.Deps{DB: b.db, Webhooks: b.guard, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, jobs.ClientOpts{Workers: 2})
+	require.NoError(t, err)
+	b.db.UseJobs(client)
+	runCtx, cancel := context.WithCancel(ctx)
+	require.NoError(t, client.Start(runCtx))
+	t.Cleanup(func() {
+		cancel()
+		stopCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+		defer stop()
+		_ = client.Stop(stopCtx)
+	})
+	start := time.Now()
+	require.NoError(t, b.db.InTenant(ctx, store.Scope{TenantID: b.tenant}, func(tx *store.Tx) error {
+		_, err := events.Record(ctx, tx, events.RecordParams{Type: events.ApprovalDecided, Data: map[string]string{"decision": "approved"}})
+		return err
+	}))
+	require.Eventually(t, func() bool {
+		fast.mu.Lock()
+		defer fast.mu.Unlock()
+		return len(fast.verified) == 1 && fast.verified[0]
+	}, 5*time.Second, 20*time.Millisecond)
+	require.Less(t, time.Since(start), jobs.WebhookTimeout, "the fast receiver did not wait for the hanging one")
+}
