@@ -32,6 +32,8 @@ type Config struct {
 	LogLevel           string        // LOG_LEVEL
 	PlatformOperators  []string      // PLATFORM_OPERATORS: e-mails of the people who run the installation
 	Workers            int           // RIVER_WORKERS: jobs worked at once by this instance; 0 = insert only
+	WebhookAllowHosts  []string      // WEBHOOK_ALLOW_HOSTS: hosts, IPs or CIDRs webhooks may reach though private
+	WebhookHTTPS       bool          // WEBHOOK_REQUIRE_HTTPS: refuse http:// endpoints (default: when BASE_URL is https)
 }
 
 // devDataKey is the development key used when DATA_KEY is unset. Production must set its own.
@@ -143,6 +145,31 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	cfg.SessionIdle = durVar("SESSION_IDLE_TIMEOUT", "30m", time.Minute)
 	cfg.SessionLifetime = durVar("SESSION_LIFETIME", "12h", time.Minute)
 	cfg.ShutdownTimeout = durVar("SHUTDOWN_TIMEOUT", "20s", time.Second)
+	for _, h := range strings.Split(get("WEBHOOK_ALLOW_HOSTS", ""), ",") {
+		if h = strings.TrimSpace(h); h == "" {
+			continue
+		}
+		if strings.ContainsAny(h, " /:") && !strings.Contains(h, "/") && net.ParseIP(h) == nil {
+			bad("WEBHOOK_ALLOW_HOSTS", "%q is not a host name, IP address or CIDR", h)
+			continue
+		}
+		if strings.Contains(h, "/") {
+			if _, _, err := net.ParseCIDR(h); err != nil {
+				bad("WEBHOOK_ALLOW_HOSTS", "%q is not a valid CIDR", h)
+				continue
+			}
+		}
+		cfg.WebhookAllowHosts = append(cfg.WebhookAllowHosts, h)
+	}
+	httpsDefault := "false"
+	if cfg.BaseURL != nil && cfg.BaseURL.Scheme == "https" {
+		httpsDefault = "true"
+	}
+	if b, err := strconv.ParseBool(get("WEBHOOK_REQUIRE_HTTPS", httpsDefault)); err != nil {
+		bad("WEBHOOK_REQUIRE_HTTPS", "want true or false")
+	} else {
+		cfg.WebhookHTTPS = b
+	}
 	switch cfg.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

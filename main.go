@@ -25,6 +25,7 @@ import (
 	"ledgerline/migrations"
 	"ledgerline/store"
 	"ledgerline/store/audit"
+	"ledgerline/store/webhooks"
 )
 
 func main() {
@@ -145,10 +146,12 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 	}
 	defer db.Close()
 
+	webhookGuard := &webhooks.Guard{AllowHosts: cfg.WebhookAllowHosts, RequireHTTPS: cfg.WebhookHTTPS}
 	client, err := jobs.NewClient(jobs.Deps{
-		DB:     db,
-		Mailer: &jobs.Mailer{URL: cfg.SMTPURL, From: cfg.MailFrom},
-		Logger: logger,
+		DB:       db,
+		Mailer:   &jobs.Mailer{URL: cfg.SMTPURL, From: cfg.MailFrom},
+		Logger:   logger,
+		Webhooks: webhookGuard,
 	}, jobs.ClientOpts{Workers: cfg.Workers})
 	if err != nil {
 		return err
@@ -172,6 +175,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 			RedisPrefix:       cfg.RedisPrefix,
 			PlatformOperators: cfg.PlatformOperators,
 			Jobs:              client,
+			Webhooks:          webhookGuard,
 			Logger:            logger,
 			BaseURL:           cfg.BaseURL,
 			CookieSecure:      cfg.CookieSecure,

@@ -618,7 +618,16 @@ var (
 	apiBillingScopes      = []apiScopeRow{}
 	apiApprovalsScopes    = []apiScopeRow{}
 	apiExportsScopes      = []apiScopeRow{}
-	apiIntegrationsScopes = []apiScopeRow{}
+	apiIntegrationsScopes = []apiScopeRow{
+		{"GET", "/api/v1/webhook-endpoints", "admin.settings"},
+		{"POST", "/api/v1/webhook-endpoints", "admin.settings"},
+		{"GET", "/api/v1/webhook-endpoints/:id", "admin.settings"},
+		{"PATCH", "/api/v1/webhook-endpoints/:id", "admin.settings"},
+		{"DELETE", "/api/v1/webhook-endpoints/:id", "admin.settings"},
+		{"POST", "/api/v1/webhook-endpoints/:id/rotate-secret", "admin.settings"},
+		{"GET", "/api/v1/webhook-endpoints/:id/deliveries", "admin.settings"},
+		{"POST", "/api/v1/webhook-deliveries/:id/resend", "admin.settings"},
+	}
 )
 
 // apiScopes is every API route's row.

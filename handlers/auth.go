@@ -101,6 +101,12 @@ func (h *Handler) tenantSwitch(c echo.Context) error {
 	}
 	sc := scope(c)
 	sc.TenantID = tenantID
+	// An organization that signs in only with single sign-on is entered through its provider.
+	if refused, err := h.ssoPasswordRefusedFor(ctx, sc.ActorID, tenantID); err != nil {
+		return err
+	} else if refused {
+		return store.Errorf(store.Forbidden, "This organization signs in with single sign-on only. Sign out, then use “Sign in with single sign-on”.")
+	}
 	if err := identity.TenantSwitch(ctx, h.db, sc); err != nil {
 		return err
 	}

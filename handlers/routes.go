@@ -164,4 +164,18 @@ func (h *Handler) exportsRoutes(app *echo.Group) {
 
 // integrationsRoutes: outgoing webhooks (admin) and single sign-on with OpenID Connect (webhooks*.go, sso*.go).
 func (h *Handler) integrationsRoutes(web, admin *echo.Group) {
+	admin.GET("/webhooks", h.webhooksList, h.require(identity.AdminSettings))
+	admin.POST("/webhooks", h.webhooksCreate, h.require(identity.AdminSettings))
+	admin.GET("/webhooks/:id", h.webhookShow, h.require(identity.AdminSettings))
+	admin.POST("/webhooks/:id", h.webhookUpdate, h.require(identity.AdminSettings))
+	admin.POST("/webhooks/:id/rotate", h.webhookRotate, h.require(identity.AdminSettings))
+	admin.POST("/webhooks/:id/delete", h.webhookDelete, h.require(identity.AdminSettings))
+	admin.POST("/webhooks/:id/restore", h.webhookRestore, h.require(identity.AdminSettings))
+	admin.POST("/webhooks/deliveries/:id/resend", h.webhookResend, h.require(identity.AdminSettings))
+	// Single sign-on: the admin's provider settings, and the signed-out sign-in through the provider.
+	admin.GET("/sso", h.ssoSettings, h.require(identity.AdminSettings))
+	admin.POST("/sso", h.ssoSettingsSave, h.require(identity.AdminSettings))
+	web.GET("/sso", h.ssoStartPage)
+	web.POST("/sso", h.ssoStart)
+	web.GET("/sso/callback", h.ssoCallback)
 }

@@ -191,7 +191,29 @@ var approvalsMatrix = []matrixRow{}
 var exportsMatrix = []matrixRow{}
 
 // integrationsMatrix: outgoing webhooks and single sign-on.
-var integrationsMatrix = []matrixRow{}
+var integrationsMatrix = []matrixRow{
+	{"GET", "/admin/webhooks", 200, 403, 403, 403, 403, 303},
+	{"POST", "/admin/webhooks", 422, 403, 403, 403, 403, 303},
+	{"GET", "/admin/webhooks/:id", 404, 403, 403, 403, 403, 303},
+	{"POST", "/admin/webhooks/:id", 404, 403, 403, 403, 403, 303},
+	{"POST", "/admin/webhooks/:id/rotate", 404, 403, 403, 403, 403, 303},
+	{"POST", "/admin/webhooks/:id/delete", 404, 403, 403, 403, 403, 303},
+	{"POST", "/admin/webhooks/:id/restore", 404, 403, 403, 403, 403, 303},
+	{"POST", "/admin/webhooks/deliveries/:id/resend", 404, 403, 403, 403, 403, 303},
+	{"GET", "/admin/sso", 200, 403, 403, 403, 403, 303},
+	{"POST", "/admin/sso", 422, 403, 403, 403, 403, 303},
+	{"GET", "/sso", 303, 303, 303, 303, 303, 200},
+	{"POST", "/sso", 422, 422, 422, 422, 422, 422},
+	{"GET", "/sso/callback", 400, 400, 400, 400, 400, 400},
+	{"GET", "/api/v1/webhook-endpoints", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/webhook-endpoints", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/webhook-endpoints/:id", 401, 401, 401, 401, 401, 401},
+	{"PATCH", "/api/v1/webhook-endpoints/:id", 401, 401, 401, 401, 401, 401},
+	{"DELETE", "/api/v1/webhook-endpoints/:id", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/webhook-endpoints/:id/rotate-secret", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/webhook-endpoints/:id/deliveries", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/webhook-deliveries/:id/resend", 401, 401, 401, 401, 401, 401},
+}
 
 // matrixIDs are the ids the matrix puts into routes' :id, by route prefix: rows of tenant B, where tenant
 // A's admin must find nothing.
@@ -200,15 +222,20 @@ func (b *testBundle) matrixIDs(t *testing.T) map[string]string {
 	events := b.auditEvents(t, b.tenantB.ID, "")
 	require.NotEmpty(t, events)
 	itemB, locationB := b.inventoryB(t)
+	endpointB, deliveryB := b.webhooksB(t)
 	return map[string]string{
-		"/inventory/items/":     itemB.String(),
-		"/inventory/locations/": locationB.String(),
-		"/audit/":               events[0].ID.String(),
-		"/admin/users/":         b.usersB[identity.RoleEmployee].ID.String(),
-		"/admin/departments/":   b.deptB.ID.String(),
-		"/api/v1/audit-events/": events[0].ID.String(),
-		"/api/v1/users/":        b.usersB[identity.RoleEmployee].ID.String(),
-		"/api/v1/departments/":  b.deptB.ID.String(),
+		"/admin/webhooks/":            endpointB.String(),
+		"/admin/webhooks/deliveries/": deliveryB.String(),
+		"/api/v1/webhook-endpoints/":  endpointB.String(),
+		"/api/v1/webhook-deliveries/": deliveryB.String(),
+		"/inventory/items/":           itemB.String(),
+		"/inventory/locations/":       locationB.String(),
+		"/audit/":                     events[0].ID.String(),
+		"/admin/users/":               b.usersB[identity.RoleEmployee].ID.String(),
+		"/admin/departments/":         b.deptB.ID.String(),
+		"/api/v1/audit-events/":       events[0].ID.String(),
+		"/api/v1/users/":              b.usersB[identity.RoleEmployee].ID.String(),
+		"/api/v1/departments/":        b.deptB.ID.String(),
 	}
 }
 
@@ -218,9 +245,10 @@ func (b *testBundle) matrixRequest(ids map[string]string, method, route string) 
 	path := route
 	if strings.Contains(route, ":id") {
 		id := store.NewID().String() // tokens, API clients, invitations: none exist
+		longest := ""
 		for prefix, v := range ids {
-			if strings.HasPrefix(route, prefix) {
-				id = v
+			if strings.HasPrefix(route, prefix) && len(prefix) > len(longest) {
+				id, longest = v, prefix
 			}
 		}
 		path = strings.Replace(route, ":id", id, 1)

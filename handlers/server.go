@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"ledgerline/store"
+	"ledgerline/store/webhooks"
 )
 
 // Deps are the handlers' dependencies, passed explicitly.
@@ -42,6 +43,8 @@ type Deps struct {
 	PlatformOperators []string
 	// LoginLimits overrides the sign-in throttle (tests); zero values take the defaults.
 	LoginLimits LoginLimits
+	// Webhooks decides which endpoint URLs may be registered; nil refuses every private address.
+	Webhooks *webhooks.Guard
 	// Context bounds the background work of the job monitor (River UI's caches, started by its first
 	// request); nil lets it run until the process ends.
 	Context context.Context
@@ -62,6 +65,9 @@ type Handler struct {
 	jobs     *jobsMonitor
 	// operators are the lower-cased e-mails of PLATFORM_OPERATORS.
 	operators map[string]bool
+	// webhooks checks endpoint URLs; oidcClient talks to single sign-on providers.
+	webhooks   *webhooks.Guard
+	oidcClient *http.Client
 }
 
 // New builds the Echo server with its middleware and the whole route table.
@@ -87,16 +93,21 @@ func New(d Deps) (*echo.Echo, error) {
 		return nil, err
 	}
 	h := &Handler{
-		db:        d.DB,
-		redis:     d.Redis,
-		logger:    d.Logger,
-		baseURL:   d.BaseURL,
-		prefix:    d.RedisPrefix,
-		metrics:   m,
-		registry:  reg,
-		limits:    d.LoginLimits.withDefaults(),
-		secure:    d.CookieSecure,
-		operators: map[string]bool{},
+		db:         d.DB,
+		redis:      d.Redis,
+		logger:     d.Logger,
+		baseURL:    d.BaseURL,
+		prefix:     d.RedisPrefix,
+		metrics:    m,
+		registry:   reg,
+		limits:     d.LoginLimits.withDefaults(),
+		secure:     d.CookieSecure,
+		operators:  map[string]bool{},
+		webhooks:   d.Webhooks,
+		oidcClient: &http.Client{Timeout: 10 * time.Second},
+	}
+	if h.webhooks == nil {
+		h.webhooks = &webhooks.Guard{}
 	}
 	for _, e := range d.PlatformOperators {
 		h.operators[strings.ToLower(strings.TrimSpace(e))] = true

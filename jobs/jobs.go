@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 
 	"ledgerline/store"
+	"ledgerline/store/webhooks"
 )
 
 // Deps are what workers need.
@@ -21,6 +22,8 @@ type Deps struct {
 	DB     *store.DB
 	Mailer *Mailer
 	Logger *slog.Logger
+	// Webhooks decides where webhook deliveries may connect; nil refuses every private address.
+	Webhooks *webhooks.Guard
 }
 
 // ClientOpts configures NewClient.
@@ -76,6 +79,9 @@ func NewClient(deps Deps, opts ClientOpts) (*river.Client[*sql.Tx], error) {
 		cfg.Queues = map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: opts.Workers},
 			"email":            {MaxWorkers: email},
+			// Webhook deliveries wait on other people's servers: their own queue keeps them from
+			// holding up everything else.
+			"webhooks": {MaxWorkers: max(2, opts.Workers/2)},
 		}
 		every := opts.AuditSealEvery
 		if every <= 0 {

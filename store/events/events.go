@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"ledgerline/store"
 )
 
@@ -71,7 +73,26 @@ func Record(ctx context.Context, tx *store.Tx, p RecordParams) (store.ID, error)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, type, data) VALUES ($1, $2, $3)`, id, p.Type, data); err != nil {
 		return store.ID{}, fmt.Errorf("error recording event %s: %w", p.Type, err)
 	}
+	// The fan-out to webhook endpoints is a job in the same transaction: it exists exactly when the event
+	// does, and a rolled-back change sends nothing.
+	if err := tx.Enqueue(ctx, FanOutArgs{TenantID: tx.Scope.TenantID, EventID: id}, nil); err != nil {
+		return store.ID{}, err
+	}
 	return id, nil
+}
+
+// FanOutArgs is the job that turns a recorded event into one webhook delivery per subscribed endpoint.
+type FanOutArgs struct {
+	TenantID store.ID `json:"tenant_id"`
+	EventID  store.ID `json:"event_id"`
+}
+
+// Kind is the River job kind.
+func (FanOutArgs) Kind() string { return "event_fan_out" }
+
+// InsertOpts puts the fan-out on the webhooks queue.
+func (FanOutArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: "webhooks"}
 }
 
 // Get returns one event of tx's tenant.

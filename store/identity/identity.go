@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -202,6 +203,18 @@ func SignIn(ctx context.Context, db *store.DB, p SignInParams) (*SignInResult, e
 		if err := tx.SelectContext(ctx, &memberships, membershipsQuery, user.ID); err != nil {
 			return fmt.Errorf("error listing memberships of user %s: %w", user.ID, err)
 		}
+		// Organizations that sign in only with single sign-on are not entered with a password; a person
+		// who also belongs to others still signs in to those.
+		var refused []store.ID
+		if err := tx.SelectContext(ctx, &refused, `SELECT sso_password_refused($1)`, user.ID); err != nil {
+			return fmt.Errorf("error reading password policy of user %s: %w", user.ID, err)
+		}
+		if len(refused) > 0 {
+			memberships = slices.DeleteFunc(memberships, func(m Membership) bool { return slices.Contains(refused, m.TenantID) })
+			if len(memberships) == 0 {
+				return errPasswordRefused
+			}
+		}
 		if len(memberships) == 0 {
 			return store.Errorf(store.Unauthenticated, "Your account does not belong to any organization yet. Ask an administrator to add you.")
 		}
@@ -221,11 +234,20 @@ func SignIn(ctx context.Context, db *store.DB, p SignInParams) (*SignInResult, e
 			After: map[string]string{"email": email, "method": "password"},
 		})
 	})
+	if errors.Is(err, errPasswordRefused) {
+		if err := db.InUser(ctx, scope, failure("password_refused")); err != nil {
+			return nil, err
+		}
+		return nil, store.Errorf(store.Unauthenticated, "Your organization signs in with single sign-on only. Use “Sign in with single sign-on”.")
+	}
 	if err != nil {
 		return nil, err
 	}
 	return result, nil
 }
+
+// errPasswordRefused: every organization of the person refuses password sign-in.
+var errPasswordRefused = errors.New("password sign-in refused by every organization")
 
 // SignInCompleteParams is the second step of a sign-in: the user and tenant that SignIn returned, and a
 // TOTP code or a recovery code.

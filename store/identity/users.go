@@ -14,6 +14,7 @@ import (
 
 	"ledgerline/store"
 	"ledgerline/store/audit"
+	"ledgerline/store/events"
 )
 
 // MemberStatus says whether a member may work in the tenant.
@@ -440,9 +441,15 @@ func MemberDeactivate(ctx context.Context, db *store.DB, scope store.Scope, user
 		if m, err = memberGetTx(ctx, tx, userID, false); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.RecordParams{
+		if err := audit.Record(ctx, tx, audit.RecordParams{
 			Action: "membership.deactivate", EntityType: "membership", EntityID: userID.String(), Before: before, After: m,
-		})
+		}); err != nil {
+			return err
+		}
+		_, err = events.Record(ctx, tx, events.RecordParams{Type: events.UserDeactivated, Data: map[string]any{
+			"user_id": userID, "email": m.Email, "name": m.Name, "role": m.Role, "deactivated_at": m.DeactivatedAt,
+		}})
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	"ledgerline/store"
 	"ledgerline/store/audit"
+	"ledgerline/store/events"
 	"ledgerline/store/identity"
 )
 
@@ -308,6 +309,15 @@ func LowStockCrossings(ctx context.Context, db *store.DB, tenantID store.ID) ([]
 			  AND i.status = 'active' AND NOT i.low_notified
 			RETURNING `+itemColumns, tenantID); err != nil {
 			return fmt.Errorf("error marking low-stock crossings: %w", err)
+		}
+		// Each crossing is a business event too (webhooks), recorded with the mark so it happens once.
+		for _, it := range out {
+			if _, err := events.Record(ctx, tx, events.RecordParams{Type: events.StockLow, Data: map[string]any{
+				"item_id": it.ID, "sku": it.SKU, "name": it.Name, "unit": it.Unit,
+				"on_hand": it.OnHand.String(), "reorder_point": it.ReorderPoint.String(), "reorder_qty": it.ReorderQty.String(),
+			}}); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -100,7 +100,7 @@ func Login(s layout.Shell, f LoginForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"form__actions\"><button type=\"submit\" class=\"button button--primary\" data-testid=\"sign-in\">Sign in</button></div></form><p class=\"public__aside\"><a href=\"/password/forgot\">Forgot your password?</a></p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"form__actions\"><button type=\"submit\" class=\"button button--primary\" data-testid=\"sign-in\">Sign in</button></div></form><p class=\"public__aside\"><a href=\"/password/forgot\">Forgot your password?</a></p><p class=\"public__aside\"><a class=\"button button--secondary\" href=\"/sso\" data-testid=\"sso-link\">Sign in with single sign-on</a></p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -245,7 +245,7 @@ func ResetPassword(s layout.Shell, f ResetForm) templ.Component {
 				var templ_7745c5c3_Var9 string
 				templ_7745c5c3_Var9, templ_7745c5c3_Err = templruntime.NewAttributeExpression(f.Token).Resolve(ctx)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/auth.templ`, Line: 70, Col: 53}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/auth.templ`, Line: 71, Col: 53}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var9)
 				if templ_7745c5c3_Err != nil {
