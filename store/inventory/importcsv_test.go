@@ -241,8 +241,20 @@ func TestImportPermissionAndTenants(t *testing.T) {
 	require.Len(t, list, 1)
 }
 
+// generatedImport is an import file of n new items, each with opening stock at one of the locations in turn.
+func generatedImport(n int, locations ...string) string {
+	var b strings.Builder
+	b.WriteString(importHeader)
+	for i := range n {
+		fmt.Fprintf(&b, "GEN-%06d,Generated item %d,Made by the test,Category %d,ea,%013d,10,50,none,%s,%d,%d.%02d\n",
+			i, i, i%50, i, locations[i%len(locations)], 1+i%100, i%20, i%100)
+	}
+	return b.String()
+}
+
 // TestImport100k imports a generated file of 100,000 rows, each with opening stock, and watches the
-// progress while the job runs. It takes about 10 s (a minute under the race detector); -short skips it.
+// progress while the job runs. Its speed target (10 s) is checked by BenchmarkImport, never by a timed
+// test; -short skips it.
 func TestImport100k(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -250,18 +262,9 @@ func TestImport100k(t *testing.T) {
 	}
 	tb, ctx := setup(t)
 	const n = 100_000
-	var b strings.Builder
-	b.WriteString(importHeader)
-	for i := range n {
-		loc := "WH1-A1"
-		if i%2 == 1 {
-			loc = "WH1-A2"
-		}
-		fmt.Fprintf(&b, "GEN-%06d,Generated item %d,Made by the test,Category %d,ea,%013d,10,50,none,%s,%d,%d.%02d\n",
-			i, i, i%50, i, loc, 1+i%100, i%20, i%100)
-	}
 	sc := tb.as[identity.RoleManager]
-	imp, err := inventory.ImportCreate(ctx, tb.db, sc, inventory.ImportCreateParams{FileName: "gen.csv", Body: strings.NewReader(b.String())})
+	imp, err := inventory.ImportCreate(ctx, tb.db, sc, inventory.ImportCreateParams{FileName: "gen.csv",
+		Body: strings.NewReader(generatedImport(n, "WH1-A1", "WH1-A2"))})
 	require.NoError(t, err)
 	t.Logf("file of %d rows: %d bytes", n, imp.FileSize)
 
@@ -298,10 +301,6 @@ func TestImport100k(t *testing.T) {
 	require.Equal(t, inventory.ImportDone, imp.State, imp.Message)
 	require.EqualValues(t, n, imp.ItemsCreated)
 	require.EqualValues(t, n, imp.StockLines)
-	if !raceEnabled {
-		// The target is 10 s on an idle machine; the bound leaves room for a busy test run.
-		require.Less(t, elapsed, 30*time.Second)
-	}
 	require.Empty(t, ledgerInvariants(ctx, t, tb.db, tb.a))
 	var events int
 	require.NoError(t, tb.db.InTenant(ctx, tb.sys, func(tx *store.Tx) error {
