@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"os/signal"
 	"syscall"
 	"time"
@@ -147,8 +148,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 
 	client, err := jobs.NewClient(jobs.Deps{
 		DB:     db,
-		Mailer: &jobs.Mailer{URL: cfg.SMTPURL, From: cfg.MailFrom},
-		Logger: logger,
+		Mailer:  &jobs.Mailer{URL: cfg.SMTPURL, From: cfg.MailFrom},
+		Logger:  logger,
+		BaseURL: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
 	}, jobs.ClientOpts{Workers: cfg.Workers})
 	if err != nil {
 		return err

@@ -21,6 +21,8 @@ type Deps struct {
 	DB     *store.DB
 	Mailer *Mailer
 	Logger *slog.Logger
+	// BaseURL makes links in e-mails absolute (exports); empty gives relative links.
+	BaseURL string
 }
 
 // ClientOpts configures NewClient.
