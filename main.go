@@ -13,8 +13,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -147,7 +147,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 	defer db.Close()
 
 	client, err := jobs.NewClient(jobs.Deps{
-		DB:     db,
+		DB:      db,
 		Mailer:  &jobs.Mailer{URL: cfg.SMTPURL, From: cfg.MailFrom},
 		Logger:  logger,
 		BaseURL: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
