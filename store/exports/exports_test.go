@@ -32,7 +32,7 @@ type testBundle struct {
 	adminB   store.Scope
 }
 
-func setup(t *testing.T) (*testBundle, context.Context) {
+func setup(t testing.TB) (*testBundle, context.Context) {
 	t.Helper()
 	ctx := context.Background()
 	tb := &testBundle{db: storetest.New(t).DB, as: map[identity.Role]store.Scope{}}
