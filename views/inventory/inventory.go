@@ -61,6 +61,8 @@ type ListView struct {
 	CanCreate                    bool
 	// ImportHref is the CSV import page ("" for people who may not import).
 	ImportHref string
+	// Export is the Export button of the list with its current filter and sort (nil: may not export).
+	Export *ui.ExportProps
 }
 
 // ItemRow is one item as the tables show it.
@@ -122,6 +124,8 @@ type HistoryView struct {
 	CSRFToken  string
 	// Problems are filter errors (an unknown SKU), shown above the table.
 	Problems []ui.FieldError
+	// Export is the Export button of the ledger with its current filter (nil: none).
+	Export *ui.ExportProps
 }
 
 // MovementRow is one ledger line.
