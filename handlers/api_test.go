@@ -615,9 +615,13 @@ var apiScopeMatrix = []apiScopeRow{
 
 // The modules' API routes, one table each, in the same shape as apiScopeMatrix.
 var (
-	apiBillingScopes      = []apiScopeRow{}
-	apiApprovalsScopes    = []apiScopeRow{}
-	apiExportsScopes      = []apiScopeRow{}
+	apiBillingScopes   = []apiScopeRow{}
+	apiApprovalsScopes = []apiScopeRow{}
+	apiExportsScopes   = []apiScopeRow{
+		{"POST", "/api/v1/exports", "exports.run"},
+		{"GET", "/api/v1/exports/:id", "exports.run"},
+		{"GET", "/api/v1/exports/:id/download", "exports.run"},
+	}
 	apiIntegrationsScopes = []apiScopeRow{}
 )
 

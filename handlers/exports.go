@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -70,7 +71,7 @@ func exportFilterText(q url.Values) string {
 
 // exportFilter reads a list's query string into the list's parameters, as the list page does, and returns
 // them as the export's filter with a description. A filter the list page would refuse is refused here.
-func (h *Handler) exportFilter(c echo.Context, kind exports.Kind, q url.Values) (json.RawMessage, string, error) {
+func (h *Handler) exportFilter(ctx context.Context, sc store.Scope, tz *time.Location, kind exports.Kind, q url.Values) (json.RawMessage, string, error) {
 	q.Del("after")
 	var params any
 	switch kind {
@@ -82,7 +83,7 @@ func (h *Handler) exportFilter(c echo.Context, kind exports.Kind, q url.Values) 
 		p.After, p.Limit = "", 0
 		params = p
 	case exports.KindInventoryMovements:
-		p, problems, err := h.ledgerParams(c, q, actorFrom(c.Request().Context()).Tenant.Location())
+		p, problems, err := h.ledgerParams(ctx, sc, q, tz)
 		if err != nil {
 			return nil, "", err
 		}
@@ -174,7 +175,7 @@ func (h *Handler) exportCreate(c echo.Context) error {
 	if err != nil {
 		return store.Errorf(store.Invalid, "The list's filter could not be read. Reload the list and export again.")
 	}
-	filter, text, err := h.exportFilter(c, kind, q)
+	filter, text, err := h.exportFilter(ctx, scope(c), actorFrom(ctx).Tenant.Location(), kind, q)
 	if err != nil {
 		return err
 	}
@@ -438,7 +439,7 @@ func (h *Handler) scheduleCreate(c echo.Context) error {
 	err = f.Err()
 	if err == nil {
 		if _, ok := exports.KindLookup(p.Kind); ok {
-			p.Filter, _, err = h.exportFilter(c, p.Kind, q)
+			p.Filter, _, err = h.exportFilter(ctx, scope(c), actorFrom(ctx).Tenant.Location(), p.Kind, q)
 			if err != nil && store.ErrorCode(err) == store.Invalid && len(fieldErrors(err, "kind")) == 0 {
 				err = (store.FieldErrors{"query": store.ErrorMessage(err)}).Err()
 			}

@@ -11,8 +11,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"ledgerline/store"
-	"ledgerline/store/identity"
 	"ledgerline/store/exports"
+	"ledgerline/store/identity"
 	"ledgerline/store/inventory"
 	invview "ledgerline/views/inventory"
 	"ledgerline/views/ui"
