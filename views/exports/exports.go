@@ -19,12 +19,12 @@ const (
 // Row is one export as the center and its page show it.
 type Row struct {
 	ID, Href, Title, Format, FilterText, Requester string
-	State, StateLabel, Badge                     string
-	Created, Finished, Expires                   string
-	RowsDone, RowsTotal                          int64
-	Percent                                      int
-	Active, CanCancel, CanDownload, Expired      bool
-	DownloadHref, FileName, FileSize, Error      string
+	State, StateLabel, Badge                       string
+	Created, Finished, Expires                     string
+	RowsDone, RowsTotal                            int64
+	Percent                                        int
+	Active, CanCancel, CanDownload, Expired        bool
+	DownloadHref, FileName, FileSize, Error        string
 }
 
 // ProgressText says how far the export is.
@@ -75,13 +75,13 @@ type ScheduleRow struct {
 
 // SchedulesView is the scheduled reports page with its form.
 type SchedulesView struct {
-	CSRFToken                      string
-	Rows                           []ScheduleRow
-	Errors                         []ui.FieldError
-	Name, Query, Hour, Day         string
-	Kinds, Formats, Frequencies    []Option
-	People                         []PersonOption
-	Zone                           string
+	CSRFToken                   string
+	Rows                        []ScheduleRow
+	Errors                      []ui.FieldError
+	Name, Query, Hour, Day      string
+	Kinds, Formats, Frequencies []Option
+	People                      []PersonOption
+	Zone                        string
 }
 
 // PersonOption is a member who may receive a report.
