@@ -9,12 +9,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/net/html"
 
 	"ledgerline/jobs"
+	"ledgerline/store/dashboard"
 	"ledgerline/store"
 	"ledgerline/store/exports"
 	"ledgerline/store/identity"
@@ -318,4 +320,62 @@ func TestAPIExports(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, res.status, string(res.body))
 	res = b.api(t, http.MethodPost, "/exports", tok, map[string]any{"kind": "billing.invoices"})
 	require.Equal(t, http.StatusUnprocessableEntity, res.status, string(res.body))
+}
+
+func TestDashboard(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	f := b.inventoryA(t) // BOLT-10: 20 on hand, reorder point 50: low
+	sc := store.Scope{TenantID: b.tenantA.ID}
+	mgr := b.signedIn(t, b.usersA[identity.RoleManager])
+	home := mgr.get("/")
+	require.Equal(t, http.StatusOK, home.status)
+	require.Equal(t, "1", testID(t, home, "dashboard-low-stock-value"))
+	require.Equal(t, "EUR 27.40", testID(t, home, "dashboard-stock-value-current"), "20×0.12 + 500×0.05")
+	_, ok := byTestID(home.doc, "dashboard-chart")
+	require.False(t, ok, "no trend before a second day")
+
+	// Behind the app's back (no audit event), the figures stay cached.
+	require.NoError(t, b.db.InTenant(ctx, sc, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE inventory_items SET reorder_point = 1000 WHERE tenant_id = $1 AND sku = 'NUT-10'`, b.tenantA.ID)
+		return err
+	}))
+	require.Equal(t, "1", testID(t, mgr.get("/"), "dashboard-low-stock-value"), "served from the cache")
+	// A change through the app invalidates them at once.
+	_, err := inventory.Receive(ctx, b.db, sc, inventory.ReceiveParams{ItemID: f.items["OIL-5"].ID, LocationID: f.warehouse.ID,
+		Quantity: inventory.Units(10), UnitCost: 100, Currency: "EUR"})
+	require.NoError(t, err)
+	home = mgr.get("/")
+	require.Equal(t, "2", testID(t, home, "dashboard-low-stock-value"), "recomputed after the receipt")
+	require.Equal(t, "EUR 37.40", testID(t, home, "dashboard-stock-value-current"))
+
+	// With snapshots of earlier days, the trend is an SVG chart with its numbers in a table.
+	for i, v := range []int64{100000, 250000} {
+		day := time.Now().AddDate(0, 0, -2+i)
+		require.NoError(t, dashboard.SnapshotSave(ctx, b.db, sc, dashboard.SeriesStockValue, day, "EUR", v))
+	}
+	require.NoError(t, jobs.DashboardSnapshotTenant(ctx, b.db, b.tenantA.ID, time.Now()))
+	// The snapshot is not an inventory change: the cache would still serve the old trend, so make one.
+	_, err = inventory.Receive(ctx, b.db, sc, inventory.ReceiveParams{ItemID: f.items["OIL-5"].ID, LocationID: f.warehouse.ID,
+		Quantity: inventory.Units(1), UnitCost: 100, Currency: "EUR"})
+	require.NoError(t, err)
+	home = mgr.get("/")
+	_, ok = byTestID(home.doc, "dashboard-chart")
+	require.True(t, ok)
+	cells := findAll(home.doc, func(n *html.Node) bool { return n.Data == "td" && attr(n, "class") == "table__num" })
+	var values []string
+	for _, c := range cells {
+		values = append(values, textOf(c))
+	}
+	require.Equal(t, []string{"1,000.00", "2,500.00", "38.40"}, values)
+
+	// Activity: the organization's for an admin, one's own for an employee.
+	admin := b.signedIn(t, b.usersA[identity.RoleAdmin])
+	require.Contains(t, testID(t, admin.get("/"), "dashboard-activity"), "Recent activity")
+	emp := b.signedIn(t, b.usersA[identity.RoleEmployee])
+	act := testID(t, emp.get("/"), "dashboard-activity")
+	require.Contains(t, act, "Your recent activity")
+	require.Contains(t, act, "auth.sign_in")
+	require.NotContains(t, act, "inventory.receipt", "the employee sees only their own events")
 }

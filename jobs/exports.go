@@ -14,7 +14,7 @@ const (
 	ExportSchedulesEvery = 5 * time.Minute
 )
 
-// exportsWorkers adds the workers for exports, scheduled reports and file clean-up.
+// exportsWorkers adds the workers for exports, scheduled reports, file clean-up and dashboard snapshots.
 func exportsWorkers(workers *river.Workers, deps Deps) error {
 	if err := river.AddWorkerSafely(workers, &ExportRunWorker{DB: deps.DB, Catalog: ExportCatalog(), BaseURL: deps.BaseURL}); err != nil {
 		return fmt.Errorf("error adding export worker: %w", err)
@@ -24,6 +24,9 @@ func exportsWorkers(workers *river.Workers, deps Deps) error {
 	}
 	if err := river.AddWorkerSafely(workers, &ExportSchedulesWorker{DB: deps.DB}); err != nil {
 		return fmt.Errorf("error adding scheduled report worker: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &DashboardSnapshotWorker{DB: deps.DB}); err != nil {
+		return fmt.Errorf("error adding dashboard snapshot worker: %w", err)
 	}
 	return nil
 }
@@ -36,6 +39,9 @@ func exportsPeriodicJobs() []*river.PeriodicJob {
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(ExportSchedulesEvery), func() (river.JobArgs, *river.InsertOpts) {
 			return ExportSchedulesArgs{}, nil
+		}, &river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(DashboardSnapshotEvery), func() (river.JobArgs, *river.InsertOpts) {
+			return DashboardSnapshotArgs{}, nil
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }

@@ -83,6 +83,22 @@ WHERE expires_at IS NULL AND (id IN (SELECT file_id FROM inventory_imports)
 	OR id IN (SELECT error_file_id FROM inventory_imports WHERE error_file_id IS NOT NULL));
 CREATE INDEX files_expiry_due_idx ON files (expires_at) WHERE expires_at IS NOT NULL AND purged_at IS NULL;
 
+-- Daily figures of the dashboard's trends (the stock value at the end of each day, ...), one series per
+-- figure, in minor units of a currency. A periodic job writes today's value; the chart reads the last days.
+CREATE TABLE dashboard_snapshots (
+	tenant_id   uuid NOT NULL DEFAULT app_tenant_id() REFERENCES tenants (id),
+	series      text NOT NULL CHECK (series ~ '^[a-z_]+\.[a-z_]+$'),
+	day         date NOT NULL,
+	currency    char(3) NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+	value       bigint NOT NULL,
+	recorded_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant_id, series, day, currency)
+);
+ALTER TABLE dashboard_snapshots ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dashboard_snapshots FORCE ROW LEVEL SECURITY;
+CREATE POLICY dashboard_snapshots_tenant ON dashboard_snapshots
+	USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
+
 ALTER TABLE exports ENABLE ROW LEVEL SECURITY;
 ALTER TABLE exports FORCE ROW LEVEL SECURITY;
 CREATE POLICY exports_tenant ON exports
@@ -100,4 +116,4 @@ CREATE POLICY export_schedules_tenant ON export_schedules
 DROP INDEX files_expiry_due_idx;
 ALTER TABLE files DROP COLUMN purged_at;
 ALTER TABLE exports DROP CONSTRAINT exports_tenant_id_schedule_id_fkey;
-DROP TABLE export_schedules, export_settings, exports;
+DROP TABLE dashboard_snapshots, export_schedules, export_settings, exports;

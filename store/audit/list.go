@@ -299,3 +299,22 @@ func decodeCursor(s string) (time.Time, store.ID, error) {
 	id, err := store.ParseID(idStr)
 	return t, id, err
 }
+
+// LatestChange returns the id of the newest event of scope's tenant whose action starts with prefix (like
+// "inventory."), or "" when there is none. Every change writes an event in its own transaction, so this
+// moves whenever the domain's data changes: caches of aggregates key on it.
+func LatestChange(ctx context.Context, db *store.DB, scope store.Scope, prefix string) (string, error) {
+	var ids []store.ID
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		return tx.SelectContext(ctx, &ids, `
+			SELECT id FROM audit_events WHERE tenant_id = $1 AND starts_with(action, $2)
+			ORDER BY occurred_at DESC, id DESC LIMIT 1`, scope.TenantID, prefix)
+	})
+	if err != nil {
+		return "", fmt.Errorf("error finding the latest %s change: %w", prefix, err)
+	}
+	if len(ids) == 0 {
+		return "", nil
+	}
+	return ids[0].String(), nil
+}
