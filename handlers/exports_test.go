@@ -16,8 +16,8 @@ import (
 	"golang.org/x/net/html"
 
 	"ledgerline/jobs"
-	"ledgerline/store/dashboard"
 	"ledgerline/store"
+	"ledgerline/store/dashboard"
 	"ledgerline/store/exports"
 	"ledgerline/store/identity"
 	"ledgerline/store/inventory"

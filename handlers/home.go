@@ -190,4 +190,3 @@ func (h *Handler) home(c echo.Context) error {
 	}
 	return render(c, http.StatusOK, pages.Home(h.shell(c, "Home"), view))
 }
-
