@@ -257,10 +257,13 @@ func TestExportLimitAndCenter(t *testing.T) {
 	// The requester was told in the app.
 	notes := mgr.get("/notifications")
 	require.Len(t, findAll(notes.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "notification" }), 2)
+	require.Equal(t, "2", testID(t, notes, "notifications-count"), "the top bar counts the unread ones")
 	require.Equal(t, http.StatusSeeOther, mgr.post("/notifications/read-all", nil).status)
 	notes = mgr.get("/notifications")
 	_, ok := byTestID(notes.doc, "notifications-empty")
 	require.True(t, ok)
+	_, ok = byTestID(notes.doc, "notifications-count")
+	require.False(t, ok)
 
 	// Admins: settings with a 422 that keeps the input.
 	admin := b.signedIn(t, b.usersA[identity.RoleAdmin])

@@ -115,12 +115,12 @@ func List(ctx context.Context, db *store.DB, scope store.Scope, withRead bool, l
 	return out, err
 }
 
-// UnreadCount counts the scope's actor's unread notifications, up to 100 (enough for a badge).
+// UnreadCount counts the scope's actor's unread notifications, up to 1000 (enough for a badge).
 func UnreadCount(ctx context.Context, db *store.DB, scope store.Scope) (int, error) {
 	var n int
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
 		return tx.GetContext(ctx, &n, `
-			SELECT count(*) FROM (SELECT 1 FROM notifications WHERE tenant_id = $1 AND user_id = $2 AND read_at IS NULL LIMIT 100) x`,
+			SELECT count(*) FROM (SELECT 1 FROM notifications WHERE tenant_id = $1 AND user_id = $2 AND read_at IS NULL LIMIT 1000) x`,
 			scope.TenantID, scope.ActorID)
 	})
 	if err != nil {
