@@ -382,3 +382,44 @@ func TestDashboard(t *testing.T) {
 	require.Contains(t, act, "auth.sign_in")
 	require.NotContains(t, act, "inventory.receipt", "the employee sees only their own events")
 }
+
+func TestExportFromItemPage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	f := b.inventoryA(t)
+	mgr := b.signedIn(t, b.usersA[identity.RoleManager])
+	page := mgr.get("/inventory/items/" + f.items["NUT-10"].ID.String())
+	require.Equal(t, http.StatusOK, page.status)
+	forms := findAll(page.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "export-form" })
+	require.Len(t, forms, 2, "levels and history")
+	kinds := map[string]string{}
+	for _, form := range forms {
+		var kind, query string
+		for _, in := range findAll(form, func(n *html.Node) bool { return n.Data == "input" }) {
+			switch attr(in, "name") {
+			case "kind":
+				kind = attr(in, "value")
+			case "query":
+				query = attr(in, "value")
+			}
+		}
+		kinds[kind] = query
+	}
+	require.Equal(t, map[string]string{"inventory.levels": "item=" + f.items["NUT-10"].ID.String(), "inventory.movements": "sku=NUT-10"}, kinds)
+
+	for kind, query := range kinds {
+		res := mgr.post("/exports", url.Values{"kind": {kind}, "query": {query}, "format": {"csv"}})
+		require.Equal(t, http.StatusSeeOther, res.status, res.body)
+		id, err := store.ParseID(strings.TrimPrefix(res.location(), "/exports/"))
+		require.NoError(t, err)
+		b.exportRun(t, b.tenantA.ID, id)
+		rows := exportRows(t, mgr, id)
+		require.Len(t, rows, 2, "%s: one row", kind)
+		switch kind {
+		case "inventory.levels":
+			require.Equal(t, []string{"NUT-10", "Hex nut M10", "pcs", "MAIN", "Main warehouse", "", "500", "0", "500"}, rows[1])
+		case "inventory.movements":
+			require.Equal(t, []string{"receipt", "NUT-10", "Hex nut M10", "MAIN", "", "500", "0.05", "EUR"}, rows[1][1:9])
+		}
+	}
+}

@@ -376,6 +376,12 @@ func (h *Handler) itemView(c echo.Context, it *inventory.Item, form *invview.Ite
 	reserveFormFill(c, &v.Reserve, it, locs)
 	v.History = historyView(hist, locs, nil, a.Tenant.Location(), invview.HistoryID)
 	v.History.CanReverse, v.History.CSRFToken = v.CanAdjust, csrfToken(c)
+	// The item's whole history and its levels, as the ledger's and the levels' exports of this item (the
+	// ledger finds live items by SKU).
+	if it.DeletedAt == nil {
+		v.History.Export = h.exportButton(c, exports.KindInventoryMovements, url.Values{"sku": {it.SKU}})
+		v.LevelsExport = h.exportButton(c, exports.KindInventoryLevels, url.Values{"item": {it.ID.String()}})
+	}
 	if hist.Next != "" {
 		v.History.NextURL = path + "?" + url.Values{"after": {hist.Next}}.Encode()
 	}

@@ -79,15 +79,17 @@ type ItemView struct {
 	OnHand, ReorderPoint, ReorderQty, AvgCost, Value    string
 	Low, Deleted, Inactive                              bool
 	Levels                                              []LevelRow
-	Reservations                                        []ReservationRow
-	History                                             HistoryView
-	Form                                                ItemForm
-	Problems                                            []ui.FieldError
-	CanWrite, CanAdjust                                 bool
-	CSRFToken                                           string
-	DeletePath, RestorePath                             string
-	Version                                             int
-	MovementLinks                                       []Link
+	// LevelsExport exports the item's stock levels (nil: may not export).
+	LevelsExport            *ui.ExportProps
+	Reservations            []ReservationRow
+	History                 HistoryView
+	Form                    ItemForm
+	Problems                []ui.FieldError
+	CanWrite, CanAdjust     bool
+	CSRFToken               string
+	DeletePath, RestorePath string
+	Version                 int
+	MovementLinks           []Link
 	// Reserve is the reserve form (shown to people who may write inventory).
 	Reserve ReserveForm
 }
