@@ -190,9 +190,8 @@ var approvalsMatrix = []matrixRow{}
 // exportsMatrix: exports, the export center, scheduled reports, notifications and the dashboard.
 var exportsMatrix = []matrixRow{
 	// method  route                                admin manager finance employee auditor signed-out
-	// A GET first: the River UI rows before leave a placeholder CSRF token in the client (Sec-Fetch-Site).
-	{"GET", "/exports", 200, 200, 200, 403, 200, 303},
 	{"POST", "/exports", 422, 422, 422, 403, 422, 303},
+	{"GET", "/exports", 200, 200, 200, 403, 200, 303},
 	{"GET", "/exports/:id", 404, 404, 404, 403, 404, 303},
 	{"POST", "/exports/:id/cancel", 404, 404, 404, 403, 404, 303},
 	{"POST", "/exports/:id/rerun", 404, 404, 404, 403, 404, 303},
@@ -324,7 +323,13 @@ func TestRoutePermissionMatrix(t *testing.T) {
 					if form != nil {
 						form.Set("_csrf", c.token)
 					}
+					token := c.token
 					res := c.do(row.method, path, form, header)
+					if header.Get("Sec-Fetch-Site") != "" {
+						// Echo's CSRF check trusts Sec-Fetch-Site and renders a placeholder token then: keep
+						// the session's token for the rows after (a POST would otherwise get 403).
+						c.token = token
+					}
 					if col.user == nil && res.status == http.StatusSeeOther {
 						require.True(t, strings.HasPrefix(res.location(), "/login"), "%s %s sends a signed-out visitor to %q", row.method, path, res.location())
 					}

@@ -140,8 +140,14 @@ func stream(ctx context.Context, db *store.DB, requester, sys store.Scope, x *Ex
 		return 0, err
 	}
 	var rows int64
+	began := false
 	err = db.InTenant(ctx, requester, func(tx *store.Tx) error {
-		rows = 0
+		// InTenant retries fn on a serialization failure, but rows already went to the file: fail the run
+		// instead, and River retries the whole export with a new file.
+		if began {
+			return errors.New("the export's read was interrupted; retrying the whole export")
+		}
+		began = true
 		if err := identity.Permit(ctx, tx, identity.ExportsRun); err != nil {
 			return err
 		}
