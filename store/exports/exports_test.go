@@ -491,3 +491,61 @@ func TestScheduledReport(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, list)
 }
+
+// TestExportKilledMidwayFinishesOnce: a run cut off mid-export (its context cancelled, as when the worker
+// is stopped) offers no file; the rescued job's run writes the whole file once, and a further run of the
+// finished export changes nothing.
+func TestExportKilledMidwayFinishesOnce(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	mgr := tb.as[identity.RoleManager]
+	x := tb.create(ctx, t, mgr, exports.FormatCSV)
+	killCtx, kill := context.WithCancel(ctx)
+	catalog := exports.Catalog{exports.KindInventoryItems: {
+		Columns: []string{"N"},
+		Each: func(ctx context.Context, tx *store.Tx, _ json.RawMessage, emit func([]any) error) error {
+			for i := range 5000 {
+				if i == 2500 {
+					kill()
+				}
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if err := emit([]any{i}); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}}
+	require.Error(t, exports.Run(killCtx, tb.db, catalog, exports.RunArgs{TenantID: tb.a, ExportID: x.ID}, 1, exports.RunOpts{}))
+	got, err := exports.Get(ctx, tb.db, mgr, x.ID)
+	require.NoError(t, err)
+	require.True(t, got.State.Active(), "still to be done: %s", got.State)
+	require.Nil(t, got.FileID)
+	_, _, err = exports.Download(ctx, tb.db, mgr, x.ID)
+	requireCode(t, err, store.NotFound, "no file yet")
+
+	require.NoError(t, exports.Run(ctx, tb.db, catalog, exports.RunArgs{TenantID: tb.a, ExportID: x.ID}, 2, exports.RunOpts{}))
+	require.NoError(t, exports.Run(ctx, tb.db, catalog, exports.RunArgs{TenantID: tb.a, ExportID: x.ID}, 3, exports.RunOpts{}))
+	b, done := readAll(ctx, t, tb.db, mgr, x.ID)
+	require.Equal(t, exports.StateDone, done.State)
+	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\ufeff")))).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, recs, 5001, "every row once")
+	var linked int
+	require.NoError(t, tb.db.InTenant(ctx, mgr, func(tx *store.Tx) error {
+		return tx.GetContext(ctx, &linked, `SELECT count(*) FROM exports WHERE file_id IS NOT NULL`)
+	}))
+	require.Equal(t, 1, linked)
+	var events int
+	require.NoError(t, tb.db.InTenant(ctx, mgr, func(tx *store.Tx) error {
+		return tx.GetContext(ctx, &events, `SELECT count(*) FROM audit_events WHERE action = 'export.completed' AND entity_id = $1`, x.ID.String())
+	}))
+	require.Equal(t, 1, events, "completed once")
+
+	// An empty list is a file with the header only.
+	y := tb.run(ctx, t, tb.create(ctx, t, mgr, exports.FormatCSV), 0)
+	b, _ = readAll(ctx, t, tb.db, mgr, y.ID)
+	require.Equal(t, "\ufeffName,Amount,Note\n", string(b))
+}
