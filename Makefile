@@ -26,7 +26,7 @@ export LEDGERLINE_MAIL_WEB_PORT  = $(MAIL_PORT)
 TEST_DATABASE_URL         = $(APP_URL)/ledgerline_test?sslmode=disable
 TEST_MIGRATE_DATABASE_URL = $(OWNER_URL)/ledgerline_test?sslmode=disable
 
-## bench: store-level benchmarks (inventory movements and lists); results in bench/results/
+## bench: store-level benchmarks (inventory movements and lists, exports); results in bench/results/
 .PHONY: run test bench stop services assets generate check-generated build migrate seed test-setup browser vet clean
 
 ## run: start PostgreSQL, Redis and mailpit under .data/, migrate, seed, serve on http://localhost:8080
@@ -53,6 +53,8 @@ bench: services build
 	mkdir -p bench/results
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' \
 		$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./store/inventory/ | tee bench/results/store-latest.txt
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' \
+		$(GO) test -run '^$$' -bench Export -benchtime 1x -timeout 30m ./store/exports/ ./jobs/ | tee bench/results/exports-latest.txt
 
 ## stop: stop the local services
 stop:

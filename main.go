@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -152,6 +153,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 		Mailer:   &jobs.Mailer{URL: cfg.SMTPURL, From: cfg.MailFrom},
 		Logger:   logger,
 		Webhooks: webhookGuard,
+		BaseURL:  strings.TrimSuffix(cfg.BaseURL.String(), "/"),
 	}, jobs.ClientOpts{Workers: cfg.Workers})
 	if err != nil {
 		return err

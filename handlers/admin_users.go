@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"ledgerline/store"
+	"ledgerline/store/exports"
 	"ledgerline/store/identity"
 	"ledgerline/views/admin"
 	"ledgerline/views/ui"
@@ -31,6 +32,27 @@ func peopleFragment(c echo.Context, id string) bool {
 	return h.Get("HX-Request") == "true" && h.Get("HX-History-Restore-Request") != "true" && h.Get("HX-Target") == id
 }
 
+// peopleListParams reads the People list's filter from its query string: the page and its export use it
+// both. No status means the active members.
+func peopleListParams(q url.Values) (identity.MemberListParams, error) {
+	p := identity.MemberListParams{Search: strings.TrimSpace(q.Get("q")), Role: identity.Role(q.Get("role")), After: q.Get("after")}
+	switch st := q.Get("status"); st {
+	case "":
+		p.Status = identity.MemberActive
+	case peopleStatusAll:
+	default:
+		p.Status = identity.MemberStatus(st)
+	}
+	if d := q.Get("department"); d != "" {
+		id, err := store.ParseID(d)
+		if err != nil {
+			return p, store.Errorf(store.Invalid, "Choose a department from the list.")
+		}
+		p.DepartmentID = &id
+	}
+	return p, nil
+}
+
 func (h *Handler) peopleList(c echo.Context) error {
 	ctx := c.Request().Context()
 	c.Response().Header().Add("Vary", "HX-Request, HX-Target")
@@ -38,21 +60,12 @@ func (h *Handler) peopleList(c echo.Context) error {
 	v := admin.PeopleListView{
 		Search: strings.TrimSpace(q.Get("q")), Role: q.Get("role"), DepartmentID: q.Get("department"), Status: q.Get("status"),
 	}
-	params := identity.MemberListParams{Search: v.Search, Role: identity.Role(v.Role), After: q.Get("after")}
-	switch v.Status {
-	case "":
+	if v.Status == "" {
 		v.Status = string(identity.MemberActive)
-		params.Status = identity.MemberActive
-	case peopleStatusAll:
-	default:
-		params.Status = identity.MemberStatus(v.Status)
 	}
-	if v.DepartmentID != "" {
-		id, err := store.ParseID(v.DepartmentID)
-		if err != nil {
-			return store.Errorf(store.Invalid, "Choose a department from the list.")
-		}
-		params.DepartmentID = &id
+	params, err := peopleListParams(q)
+	if err != nil {
+		return err
 	}
 	res, err := identity.MemberList(ctx, h.db, scope(c), params)
 	if err != nil {
@@ -102,6 +115,7 @@ func (h *Handler) peopleList(c echo.Context) error {
 			v.FirstURL += "?" + filters.Encode()
 		}
 	}
+	v.Export = h.exportButton(c, exports.KindPeople, filters)
 	if peopleFragment(c, admin.PeopleResultsID) {
 		return render(c, http.StatusOK, admin.PeopleResults(v))
 	}

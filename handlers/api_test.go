@@ -614,21 +614,27 @@ var apiScopeMatrix = []apiScopeRow{
 }
 
 // The modules' API routes, one table each, in the same shape as apiScopeMatrix.
-var (
-	apiBillingScopes      = []apiScopeRow{}
-	apiApprovalsScopes    = []apiScopeRow{}
-	apiExportsScopes      = []apiScopeRow{}
-	apiIntegrationsScopes = []apiScopeRow{
-		{"GET", "/api/v1/webhook-endpoints", "admin.settings"},
-		{"POST", "/api/v1/webhook-endpoints", "admin.settings"},
-		{"GET", "/api/v1/webhook-endpoints/:id", "admin.settings"},
-		{"PATCH", "/api/v1/webhook-endpoints/:id", "admin.settings"},
-		{"DELETE", "/api/v1/webhook-endpoints/:id", "admin.settings"},
-		{"POST", "/api/v1/webhook-endpoints/:id/rotate-secret", "admin.settings"},
-		{"GET", "/api/v1/webhook-endpoints/:id/deliveries", "admin.settings"},
-		{"POST", "/api/v1/webhook-deliveries/:id/resend", "admin.settings"},
-	}
-)
+
+var apiBillingScopes = []apiScopeRow{}
+
+var apiApprovalsScopes = []apiScopeRow{}
+
+var apiExportsScopes = []apiScopeRow{
+	{"POST", "/api/v1/exports", "exports.run"},
+	{"GET", "/api/v1/exports/:id", "exports.run"},
+	{"GET", "/api/v1/exports/:id/download", "exports.run"},
+}
+
+var apiIntegrationsScopes = []apiScopeRow{
+	{"GET", "/api/v1/webhook-endpoints", "admin.settings"},
+	{"POST", "/api/v1/webhook-endpoints", "admin.settings"},
+	{"GET", "/api/v1/webhook-endpoints/:id", "admin.settings"},
+	{"PATCH", "/api/v1/webhook-endpoints/:id", "admin.settings"},
+	{"DELETE", "/api/v1/webhook-endpoints/:id", "admin.settings"},
+	{"POST", "/api/v1/webhook-endpoints/:id/rotate-secret", "admin.settings"},
+	{"GET", "/api/v1/webhook-endpoints/:id/deliveries", "admin.settings"},
+	{"POST", "/api/v1/webhook-deliveries/:id/resend", "admin.settings"},
+}
 
 // apiScopes is every API route's row.
 func apiScopes() []apiScopeRow {

@@ -13,6 +13,7 @@ import (
 
 	"ledgerline/store"
 	"ledgerline/store/audit"
+	"ledgerline/store/exports"
 	auditview "ledgerline/views/audit"
 )
 
@@ -21,6 +22,13 @@ import (
 
 // auditFilterFields are the filter form's fields in page order, for the error summary.
 var auditFilterFields = []string{"actor", "action", "entity_type", "entity_id", "from", "to"}
+
+// auditListParams reads the audit log's filter from its query string: the page and its export use it
+// both. Dates are read in the tenant's zone, which the caller sets (Location).
+func auditListParams(q url.Values) audit.ListParams {
+	return audit.ListParams{Actor: q.Get("actor"), Action: q.Get("action"), EntityType: q.Get("entity_type"),
+		EntityID: q.Get("entity_id"), From: q.Get("from"), To: q.Get("to")}
+}
 
 func (h *Handler) auditList(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -44,10 +52,9 @@ func (h *Handler) auditList(c echo.Context) error {
 	view.Filtered = len(filters) > 0
 
 	status := http.StatusOK
-	res, err := audit.List(ctx, h.db, scope(c), audit.ListParams{
-		Actor: f.Actor, Action: f.Action, EntityType: f.EntityType, EntityID: f.EntityID,
-		From: f.From, To: f.To, Location: loc, After: after,
-	})
+	params := auditListParams(q)
+	params.Location, params.After = loc, after
+	res, err := audit.List(ctx, h.db, scope(c), params)
 	if err != nil {
 		view.Errors = fieldErrors(err, auditFilterFields...)
 		if len(view.Errors) == 0 {
@@ -72,6 +79,7 @@ func (h *Handler) auditList(c echo.Context) error {
 			view.FirstURL += "?" + filters.Encode()
 		}
 	}
+	view.Export = h.exportButton(c, exports.KindAuditEvents, filters)
 	if hxTargets(c, auditview.TableID) {
 		return render(c, status, auditview.Results(view))
 	}

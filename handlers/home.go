@@ -1,12 +1,167 @@
 package handlers
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"strconv"
+	"time"
 
+	"github.com/gomodule/redigo/redis"
 	"github.com/labstack/echo/v4"
 
+	"ledgerline/store"
+	"ledgerline/store/audit"
+	"ledgerline/store/dashboard"
+	"ledgerline/store/identity"
+	"ledgerline/store/inventory"
 	"ledgerline/views/pages"
 )
+
+// The home page: a dashboard by role above the member's own details.
+//
+// Aggregates that cost a scan at scale (the stock value, the low-stock count) are cached in Redis per
+// tenant under the id of the domain's latest audit event: every change writes one in its transaction, so a
+// change makes a new key and the next view recomputes, while repeated views between changes read Redis.
+// Keys also expire after dashboardCacheTTL, so nothing outlives a quiet day.
+//
+// Other modules add their cards as dashboardPanels (below): billing (receivables by currency and aging
+// bucket, revenue by month as an SVG bar chart) and approvals (waiting for me, my open requests). Each is
+// one function returning a pages.Panel (nil when the actor may not see it), cached the same way with
+// dashboardCached and the module's action prefix ("billing.", "approvals.").
+
+// dashboardCacheTTL bounds how long a cached aggregate lives even when nothing changes.
+const dashboardCacheTTL = 10 * time.Minute
+
+// dashboardPanel builds one module's card for the actor, or nil.
+type dashboardPanel func(h *Handler, c echo.Context) (*pages.Panel, error)
+
+// dashboardPanels are the modules' cards, in order. Billing and approvals add theirs here.
+var dashboardPanels = []dashboardPanel{}
+
+// dashboardCached returns the aggregate named name of the domain whose audit actions start with prefix,
+// from Redis when nothing changed since it was computed, else from compute (then stored). A Redis outage
+// only costs the cache.
+func (h *Handler) dashboardCached(ctx context.Context, sc store.Scope, prefix, name string, into any, compute func() (any, error)) error {
+	version, err := audit.LatestChange(ctx, h.db, sc, prefix)
+	if err != nil {
+		return err
+	}
+	key := h.prefix + "dash:" + sc.TenantID.String() + ":" + name + ":" + version
+	if conn, err := h.redis.GetContext(ctx); err == nil {
+		b, err := redis.Bytes(conn.Do("GET", key))
+		_ = conn.Close()
+		if err == nil && json.Unmarshal(b, into) == nil {
+			return nil
+		}
+	}
+	v, err := compute()
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if conn, err := h.redis.GetContext(ctx); err == nil {
+		_, _ = conn.Do("SET", key, b, "EX", int(dashboardCacheTTL.Seconds()))
+		_ = conn.Close()
+	}
+	return json.Unmarshal(b, into)
+}
+
+// inventoryFigures are the cached inventory aggregates of the dashboard.
+type inventoryFigures struct {
+	LowStock int64             `json:"low_stock"`
+	Currency string            `json:"currency"`
+	Value    int64             `json:"value"`
+	Trend    []dashboard.Point `json:"trend"`
+}
+
+func (h *Handler) dashboardInventory(c echo.Context, d *pages.Dashboard) error {
+	ctx := c.Request().Context()
+	a := actorFrom(ctx)
+	if !a.Can(identity.InventoryRead) {
+		return nil
+	}
+	sc := scope(c)
+	loc := a.Tenant.Location()
+	var f inventoryFigures
+	err := h.dashboardCached(ctx, sc, "inventory.", "inventory", &f, func() (any, error) {
+		var out inventoryFigures
+		var err error
+		if out.LowStock, err = inventory.LowStockCount(ctx, h.db, sc); err != nil {
+			return nil, err
+		}
+		v, err := inventory.StockValue(ctx, h.db, sc)
+		if err != nil {
+			return nil, err
+		}
+		out.Currency, out.Value = v.Currency, v.Total
+		if out.Trend, err = dashboard.Trend(ctx, h.db, sc, dashboard.SeriesStockValue, time.Now().In(loc).AddDate(0, 0, -30)); err != nil {
+			return nil, err
+		}
+		return out, nil
+	})
+	if err != nil {
+		return err
+	}
+	low := &pages.Figure{Title: "Low stock", Value: strconv.FormatInt(f.LowStock, 10), Href: "/inventory/low-stock", LinkLabel: "See the items",
+		Hint: "Items at or below their reorder point.", Warn: f.LowStock > 0}
+	if f.LowStock == 1 {
+		low.Hint = "Item at or below its reorder point."
+	}
+	d.LowStock = low
+	digits := store.CurrencyDigits(f.Currency)
+	trend := &pages.Trend{Title: "Stock value", Unit: f.Currency, Current: money(f.Value, f.Currency),
+		Empty: "The trend appears after a second day of figures: the value is recorded every hour."}
+	today := time.Now().In(loc).Format(time.DateOnly)
+	scale := 1.0
+	for range digits {
+		scale *= 10
+	}
+	for _, p := range f.Trend {
+		if p.Currency != f.Currency {
+			continue
+		}
+		day := p.Day.Format(time.DateOnly)
+		if day == today {
+			continue // today's point is the live value, added below
+		}
+		trend.Points = append(trend.Points, pages.TrendPoint{Day: day, Value: store.FormatMinorUnits(p.Value, digits), Y: float64(p.Value) / scale})
+	}
+	trend.Points = append(trend.Points, pages.TrendPoint{Day: today, Value: store.FormatMinorUnits(f.Value, digits), Y: float64(f.Value) / scale})
+	d.StockValue = trend
+	return nil
+}
+
+// dashboardActivity is the latest events: the organization's for those who may read the audit log, the
+// member's own for everyone else.
+func (h *Handler) dashboardActivity(c echo.Context, d *pages.Dashboard) error {
+	ctx := c.Request().Context()
+	a := actorFrom(ctx)
+	p := audit.ListParams{Limit: 8, Location: a.Tenant.Location()}
+	act := &pages.Activity{Title: "Recent activity", Href: "/audit"}
+	if !a.Can(identity.AuditRead) {
+		p.Actor = a.UserID.String()
+		act.Title, act.Href = "Your recent activity", ""
+	}
+	res, err := audit.List(ctx, h.db, scope(c), p)
+	if err != nil {
+		return err
+	}
+	loc := a.Tenant.Location()
+	for _, e := range res.Events {
+		row := pages.ActivityRow{When: e.OccurredAt.In(loc).Format("2 Jan 15:04"), WhenExact: e.OccurredAt.In(loc).Format("2006-01-02 15:04:05 MST"),
+			Who: auditActorName(e), Action: e.Action}
+		if a.Can(identity.AuditRead) {
+			row.Href = "/audit/" + e.ID.String()
+		}
+		act.Rows = append(act.Rows, row)
+	}
+	d.Activity = act
+	return nil
+}
 
 func (h *Handler) home(c echo.Context) error {
 	a := actorFrom(c.Request().Context())
@@ -17,6 +172,21 @@ func (h *Handler) home(c echo.Context) error {
 	}
 	for _, p := range a.Role.Permissions() {
 		view.Permissions = append(view.Permissions, p.Label())
+	}
+	if err := h.dashboardInventory(c, &view.Dashboard); err != nil {
+		return err
+	}
+	for _, panel := range dashboardPanels {
+		p, err := panel(h, c)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			view.Dashboard.Panels = append(view.Dashboard.Panels, *p)
+		}
+	}
+	if err := h.dashboardActivity(c, &view.Dashboard); err != nil {
+		return err
 	}
 	return render(c, http.StatusOK, pages.Home(h.shell(c, "Home"), view))
 }

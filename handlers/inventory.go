@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"ledgerline/store"
+	"ledgerline/store/exports"
 	"ledgerline/store/identity"
 	"ledgerline/store/inventory"
 	invview "ledgerline/views/inventory"
@@ -69,6 +70,25 @@ func locationOptions(locs []inventory.Location, none, selected string) []invview
 	return out
 }
 
+// itemListParams reads the item list's filter and sort from its query string: the list page and its
+// export use it both, so an export has exactly the list's rows.
+func itemListParams(q url.Values) (inventory.ItemListParams, error) {
+	p := inventory.ItemListParams{Search: strings.TrimSpace(q.Get("q")), Category: strings.TrimSpace(q.Get("category")),
+		LowStock: q.Get("low") == "1", Deleted: q.Get("deleted") == "1", Sort: inventory.ItemSort(q.Get("sort")),
+		Desc: q.Get("dir") == "desc", After: q.Get("after")}
+	if p.Sort == "" {
+		p.Sort = inventory.SortSKU
+	}
+	if l := q.Get("location"); l != "" {
+		id, err := store.ParseID(l)
+		if err != nil {
+			return p, store.Errorf(store.Invalid, "Choose a location from the list.")
+		}
+		p.LocationID = &id
+	}
+	return p, nil
+}
+
 func (h *Handler) inventoryList(c echo.Context) error {
 	ctx := c.Request().Context()
 	c.Response().Header().Add("Vary", "HX-Request, HX-Target")
@@ -87,14 +107,9 @@ func (h *Handler) inventoryList(c echo.Context) error {
 	if v.Dir != "desc" {
 		v.Dir = ""
 	}
-	params := inventory.ItemListParams{Search: v.Search, Category: v.Category, LowStock: v.LowStock, Deleted: v.Deleted,
-		Sort: inventory.ItemSort(v.Sort), Desc: v.Dir == "desc", After: q.Get("after")}
-	if v.LocationID != "" {
-		id, err := store.ParseID(v.LocationID)
-		if err != nil {
-			return store.Errorf(store.Invalid, "Choose a location from the list.")
-		}
-		params.LocationID = &id
+	params, err := itemListParams(q)
+	if err != nil {
+		return err
 	}
 	res, err := inventory.ItemList(ctx, h.db, scope(c), params)
 	if err != nil {
@@ -167,6 +182,7 @@ func (h *Handler) inventoryList(c echo.Context) error {
 	if params.After != "" {
 		v.FirstURL = listURL(withSort(v.Sort, v.Dir))
 	}
+	v.Export = h.exportButton(c, exports.KindInventoryItems, withSort(v.Sort, v.Dir))
 	if hxTargets(c, invview.ItemResultsID) {
 		return render(c, http.StatusOK, invview.Results(v))
 	}
@@ -360,6 +376,12 @@ func (h *Handler) itemView(c echo.Context, it *inventory.Item, form *invview.Ite
 	reserveFormFill(c, &v.Reserve, it, locs)
 	v.History = historyView(hist, locs, nil, a.Tenant.Location(), invview.HistoryID)
 	v.History.CanReverse, v.History.CSRFToken = v.CanAdjust, csrfToken(c)
+	// The item's whole history and its levels, as the ledger's and the levels' exports of this item (the
+	// ledger finds live items by SKU).
+	if it.DeletedAt == nil {
+		v.History.Export = h.exportButton(c, exports.KindInventoryMovements, url.Values{"sku": {it.SKU}})
+		v.LevelsExport = h.exportButton(c, exports.KindInventoryLevels, url.Values{"item": {it.ID.String()}})
+	}
 	if hist.Next != "" {
 		v.History.NextURL = path + "?" + url.Values{"after": {hist.Next}}.Encode()
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"ledgerline/store"
+	"ledgerline/store/exports"
 	"ledgerline/store/identity"
 	"ledgerline/store/inventory"
 	invview "ledgerline/views/inventory"
@@ -111,11 +113,16 @@ func (h *Handler) inventoryMovementNew(c echo.Context) error {
 
 // itemBySKU finds the live item with exactly this SKU (any letter case).
 func (h *Handler) itemBySKU(c echo.Context, sku string) (*inventory.Item, error) {
+	return h.itemBySKUIn(c.Request().Context(), scope(c), sku)
+}
+
+// itemBySKUIn is itemBySKU for a scope.
+func (h *Handler) itemBySKUIn(ctx context.Context, sc store.Scope, sku string) (*inventory.Item, error) {
 	sku = strings.TrimSpace(sku)
 	if sku == "" {
 		return nil, nil
 	}
-	res, err := inventory.ItemList(c.Request().Context(), h.db, scope(c), inventory.ItemListParams{Search: sku, Limit: 200})
+	res, err := inventory.ItemList(ctx, h.db, sc, inventory.ItemListParams{Search: sku, Limit: 200})
 	if err != nil {
 		return nil, err
 	}
@@ -469,21 +476,16 @@ func (h *Handler) inventoryStocktakePost(c echo.Context) error {
 
 // Ledger.
 
-func (h *Handler) inventoryLedger(c echo.Context) error {
-	ctx := c.Request().Context()
-	c.Response().Header().Add("Vary", "HX-Request, HX-Target")
-	q := c.QueryParams()
-	a := actorFrom(ctx)
-	tz := a.Tenant.Location()
-	v := invview.LedgerView{ItemID: strings.TrimSpace(q.Get("sku")), LocationID: q.Get("location"), Kind: q.Get("kind"),
-		From: q.Get("from"), To: q.Get("to")}
-	v.Filtered = v.ItemID != "" || v.LocationID != "" || v.Kind != "" || v.From != "" || v.To != ""
+// ledgerParams reads the ledger's filter from its query string, read in the tenant's zone tz: the ledger
+// page and its export use it both. Problems the person can fix come back as field errors.
+func (h *Handler) ledgerParams(ctx context.Context, sc store.Scope, q url.Values, tz *time.Location) (inventory.MovementListParams, []ui.FieldError, error) {
+	v := struct{ ItemID, LocationID, Kind, From, To string }{strings.TrimSpace(q.Get("sku")), q.Get("location"), q.Get("kind"), q.Get("from"), q.Get("to")}
 	params := inventory.MovementListParams{After: q.Get("after")}
 	var problems []ui.FieldError
 	if v.ItemID != "" {
-		it, err := h.itemBySKU(c, v.ItemID)
+		it, err := h.itemBySKUIn(ctx, sc, v.ItemID)
 		if err != nil {
-			return err
+			return params, nil, err
 		}
 		if it == nil {
 			problems = append(problems, ui.FieldError{Field: "", Message: "No item has the SKU " + v.ItemID + ". Enter the SKU exactly."})
@@ -494,7 +496,7 @@ func (h *Handler) inventoryLedger(c echo.Context) error {
 	if v.LocationID != "" {
 		id, err := store.ParseID(v.LocationID)
 		if err != nil {
-			return store.Errorf(store.Invalid, "Choose a location from the list.")
+			return params, nil, store.Errorf(store.Invalid, "Choose a location from the list.")
 		}
 		params.LocationID = &id
 	}
@@ -519,6 +521,22 @@ func (h *Handler) inventoryLedger(c echo.Context) error {
 			t = t.AddDate(0, 0, 1) // the whole "to" day is included
 		}
 		*d.into = t
+	}
+	return params, problems, nil
+}
+
+func (h *Handler) inventoryLedger(c echo.Context) error {
+	ctx := c.Request().Context()
+	c.Response().Header().Add("Vary", "HX-Request, HX-Target")
+	q := c.QueryParams()
+	a := actorFrom(ctx)
+	tz := a.Tenant.Location()
+	v := invview.LedgerView{ItemID: strings.TrimSpace(q.Get("sku")), LocationID: q.Get("location"), Kind: q.Get("kind"),
+		From: q.Get("from"), To: q.Get("to")}
+	v.Filtered = v.ItemID != "" || v.LocationID != "" || v.Kind != "" || v.From != "" || v.To != ""
+	params, problems, err := h.ledgerParams(ctx, scope(c), q, tz)
+	if err != nil {
+		return err
 	}
 	locs, err := inventory.LocationList(ctx, h.db, scope(c), true)
 	if err != nil {
@@ -571,6 +589,7 @@ func (h *Handler) inventoryLedger(c echo.Context) error {
 			v.History.FirstURL += "?" + filters.Encode()
 		}
 	}
+	v.History.Export = h.exportButton(c, exports.KindInventoryMovements, filters)
 	if hxTargets(c, invview.LedgerResultsID) {
 		return render(c, http.StatusOK, invview.History(v.History))
 	}

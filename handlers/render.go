@@ -13,6 +13,7 @@ import (
 
 	"ledgerline/store"
 	"ledgerline/store/identity"
+	"ledgerline/store/notify"
 	"ledgerline/views/layout"
 	"ledgerline/views/pages"
 	"ledgerline/views/ui"
@@ -50,6 +51,8 @@ func (h *Handler) shell(c echo.Context, title string) layout.Shell {
 			ID: m.TenantID.String(), Name: m.TenantName, Role: m.Role.Label(), Current: m.TenantID == a.Tenant.ID,
 		})
 	}
+	// The unread count is a best effort: a failure only hides the badge.
+	s.Actor.Unread, _ = notify.UnreadCount(ctx, h.db, a.Scope(requestIDFrom(ctx), c.RealIP()))
 	path := c.Request().URL.Path
 	for _, item := range navigation {
 		if item.permission != "" && !a.Can(item.permission) {

@@ -160,6 +160,24 @@ func (h *Handler) approvalsRoutes(app *echo.Group) {
 
 // exportsRoutes: exports, the export center, scheduled reports and notifications (exports*.go).
 func (h *Handler) exportsRoutes(app *echo.Group) {
+	// The export center and one export: the store checks again who may see, cancel and download what.
+	app.POST("/exports", h.exportCreate, h.require(identity.ExportsRun))
+	app.GET("/exports", h.exportCenter, h.require(identity.ExportsRun))
+	app.GET("/exports/:id", h.exportShow, h.require(identity.ExportsRun))
+	app.POST("/exports/:id/cancel", h.exportCancel, h.require(identity.ExportsRun))
+	app.POST("/exports/:id/rerun", h.exportRerun, h.require(identity.ExportsRun))
+	// Recipients of a scheduled report may download its file without the right to export themselves.
+	app.GET("/exports/:id/download", h.exportDownload)
+	// Admins: how long files are kept and how many exports run at once; scheduled reports.
+	app.GET("/exports/settings", h.exportSettingsPage, h.requireAdminTwoFactor, h.require(identity.AdminSettings))
+	app.POST("/exports/settings", h.exportSettingsSave, h.requireAdminTwoFactor, h.require(identity.AdminSettings))
+	app.GET("/exports/schedules", h.schedulesPage, h.requireAdminTwoFactor, h.require(identity.AdminSettings))
+	app.POST("/exports/schedules", h.scheduleCreate, h.requireAdminTwoFactor, h.require(identity.AdminSettings))
+	app.POST("/exports/schedules/:id/delete", h.scheduleDelete, h.requireAdminTwoFactor, h.require(identity.AdminSettings))
+	// Every member's in-app notifications, for themselves only.
+	app.GET("/notifications", h.notificationsPage)
+	app.POST("/notifications/read-all", h.notificationsReadAll)
+	app.POST("/notifications/:id/read", h.notificationRead)
 }
 
 // integrationsRoutes: outgoing webhooks (admin) and single sign-on with OpenID Connect (webhooks*.go, sso*.go).

@@ -24,6 +24,8 @@ type Deps struct {
 	Logger *slog.Logger
 	// Webhooks decides where webhook deliveries may connect; nil refuses every private address.
 	Webhooks *webhooks.Guard
+	// BaseURL makes links in e-mails absolute (exports); empty gives relative links.
+	BaseURL string
 }
 
 // ClientOpts configures NewClient.

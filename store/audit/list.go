@@ -140,7 +140,20 @@ func List(ctx context.Context, db *store.DB, scope store.Scope, p ListParams) (*
 	}
 	res := &ListResult{}
 	err = db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		return tx.SelectContext(ctx, &res.Events, listQuery+`
+		var err error
+		res, err = pageTx(ctx, tx, flt, afterTime, afterID, p.Limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error listing audit events: %w", err)
+	}
+	return res, nil
+}
+
+// pageTx reads one page of events matching flt after (afterTime, afterID) in tx.
+func pageTx(ctx context.Context, tx *store.Tx, flt listFilter, afterTime *time.Time, afterID *store.ID, limit int) (*ListResult, error) {
+	res := &ListResult{}
+	if err := tx.SelectContext(ctx, &res.Events, listQuery+`
 			WHERE e.tenant_id = $1
 			  AND ($2::uuid IS NULL OR e.actor_id = $2)
 			  AND ($3 = '' OR e.action = $3 OR starts_with(e.action, $3 || '.'))
@@ -151,18 +164,67 @@ func List(ctx context.Context, db *store.DB, scope store.Scope, p ListParams) (*
 			  AND ($8::timestamptz IS NULL OR (e.occurred_at, e.id) < ($8, $9::uuid))
 			ORDER BY e.occurred_at DESC, e.id DESC
 			LIMIT $10`,
-			scope.TenantID, flt.actor, flt.action, flt.entityType, flt.entityID, flt.from, flt.to,
-			afterTime, afterID, p.Limit+1)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("error listing audit events: %w", err)
+		tx.Scope.TenantID, flt.actor, flt.action, flt.entityType, flt.entityID, flt.from, flt.to,
+		afterTime, afterID, limit+1); err != nil {
+		return nil, err
 	}
-	if len(res.Events) > p.Limit {
-		last := res.Events[p.Limit-1]
-		res.Events = res.Events[:p.Limit]
+	if len(res.Events) > limit {
+		last := res.Events[limit-1]
+		res.Events = res.Events[:limit]
 		res.Next = encodeCursor(last.OccurredAt, last.ID)
 	}
 	return res, nil
+}
+
+// EventsEach calls fn for every event of the audit log matching p, newest first like the log page
+// (p.After and p.Limit are ignored), a thousand events per keyset query in tx. fn must not use tx. As
+// for List, the caller checks the actor may read the audit log.
+func EventsEach(ctx context.Context, tx *store.Tx, p ListParams, fn func(ListedEvent) error) error {
+	flt, err := p.filter()
+	if err != nil {
+		return err
+	}
+	var (
+		afterTime *time.Time
+		afterID   *store.ID
+	)
+	for {
+		res, err := pageTx(ctx, tx, flt, afterTime, afterID, 1000)
+		if err != nil {
+			return fmt.Errorf("error listing audit events: %w", err)
+		}
+		for _, e := range res.Events {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if res.Next == "" {
+			return nil
+		}
+		last := res.Events[len(res.Events)-1]
+		afterTime, afterID = &last.OccurredAt, &last.ID
+	}
+}
+
+// EventsCount counts the events matching p. As for List, the caller checks the actor's right.
+func EventsCount(ctx context.Context, tx *store.Tx, p ListParams) (int64, error) {
+	flt, err := p.filter()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM audit_events e
+			WHERE e.tenant_id = $1
+			  AND ($2::uuid IS NULL OR e.actor_id = $2)
+			  AND ($3 = '' OR e.action = $3 OR starts_with(e.action, $3 || '.'))
+			  AND ($4 = '' OR e.entity_type = $4)
+			  AND ($5 = '' OR e.entity_id = $5)
+			  AND ($6::timestamptz IS NULL OR e.occurred_at >= $6)
+			  AND ($7::timestamptz IS NULL OR e.occurred_at < $7)`,
+		tx.Scope.TenantID, flt.actor, flt.action, flt.entityType, flt.entityID, flt.from, flt.to); err != nil {
+		return 0, fmt.Errorf("error counting audit events: %w", err)
+	}
+	return n, nil
 }
 
 // EventDetail is one event with its actor and its place in the hash chain (nil until sealed).
@@ -236,4 +298,23 @@ func decodeCursor(s string) (time.Time, store.ID, error) {
 	}
 	id, err := store.ParseID(idStr)
 	return t, id, err
+}
+
+// LatestChange returns the id of the newest event of scope's tenant whose action starts with prefix (like
+// "inventory."), or "" when there is none. Every change writes an event in its own transaction, so this
+// moves whenever the domain's data changes: caches of aggregates key on it.
+func LatestChange(ctx context.Context, db *store.DB, scope store.Scope, prefix string) (string, error) {
+	var ids []store.ID
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		return tx.SelectContext(ctx, &ids, `
+			SELECT id FROM audit_events WHERE tenant_id = $1 AND starts_with(action, $2)
+			ORDER BY occurred_at DESC, id DESC LIMIT 1`, scope.TenantID, prefix)
+	})
+	if err != nil {
+		return "", fmt.Errorf("error finding the latest %s change: %w", prefix, err)
+	}
+	if len(ids) == 0 {
+		return "", nil
+	}
+	return ids[0].String(), nil
 }

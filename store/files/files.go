@@ -143,10 +143,11 @@ func Create(ctx context.Context, tx *store.Tx, p CreateParams, r io.Reader) (*Fi
 
 var errFileNotFound = store.Errorf(store.NotFound, "No such file.")
 
-// GetTx returns a file's metadata in tx. A file of another tenant is NotFound.
+// GetTx returns a file's metadata in tx. A file of another tenant, or one purged after it expired, is
+// NotFound.
 func GetTx(ctx context.Context, tx *store.Tx, id store.ID) (*File, error) {
 	var f File
-	err := tx.GetContext(ctx, &f, `SELECT `+fileColumns+` FROM files WHERE tenant_id = $1 AND id = $2`, tx.Scope.TenantID, id)
+	err := tx.GetContext(ctx, &f, `SELECT `+fileColumns+` FROM files WHERE tenant_id = $1 AND id = $2 AND purged_at IS NULL`, tx.Scope.TenantID, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errFileNotFound
 	}
@@ -211,6 +212,9 @@ func (r *Reader) Read(p []byte) (int, error) {
 	r.read += int64(n)
 	return n, nil
 }
+
+// DefaultRetention is how long temporary files (uploads, reports) are kept unless their domain says otherwise.
+const DefaultRetention = 7 * 24 * time.Hour
 
 // Delete removes a file and its chunks.
 func Delete(ctx context.Context, tx *store.Tx, id store.ID) error {

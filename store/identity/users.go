@@ -217,6 +217,29 @@ func MemberList(ctx context.Context, db *store.DB, scope store.Scope, p MemberLi
 		}
 		cur = &c
 	}
+	res := &MemberListResult{Start: 1}
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := Permit(ctx, tx, AdminUsers); err != nil {
+			return err
+		}
+		var err error
+		res, err = memberPageTx(ctx, tx, p, cur, true)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+const memberWhere = `
+		WHERE m.tenant_id = $1
+		  AND ($2 = '' OR u.name ILIKE $2 OR u.email ILIKE $2)
+		  AND ($3 = '' OR m.role = $3)
+		  AND ($4::uuid IS NULL OR m.department_id = $4)
+		  AND ($5 = '' OR ($5 = 'active') = (m.deactivated_at IS NULL))`
+
+func memberListArgs(tenantID store.ID, p MemberListParams) []any {
 	pattern := ""
 	if s := strings.TrimSpace(p.Search); s != "" {
 		if utf8.RuneCountInString(s) > MemberSearchMaxLength {
@@ -224,43 +247,35 @@ func MemberList(ctx context.Context, db *store.DB, scope store.Scope, p MemberLi
 		}
 		pattern = "%" + likeEscaper.Replace(s) + "%"
 	}
-	const where = `
-		WHERE m.tenant_id = $1
-		  AND ($2 = '' OR u.name ILIKE $2 OR u.email ILIKE $2)
-		  AND ($3 = '' OR m.role = $3)
-		  AND ($4::uuid IS NULL OR m.department_id = $4)
-		  AND ($5 = '' OR ($5 = 'active') = (m.deactivated_at IS NULL))`
-	args := []any{scope.TenantID, pattern, string(p.Role), p.DepartmentID, string(p.Status)}
+	return []any{tenantID, pattern, string(p.Role), p.DepartmentID, string(p.Status)}
+}
 
+// memberPageTx reads one page of the member list after cur (nil: the first) in tx, with the total when
+// total is set; the caller has checked the permission and p.Limit.
+func memberPageTx(ctx context.Context, tx *store.Tx, p MemberListParams, cur *memberCursor, total bool) (*MemberListResult, error) {
+	args := memberListArgs(tx.Scope.TenantID, p)
 	res := &MemberListResult{Start: 1}
 	var rows []struct {
 		Member
 		SortName string `db:"sort_name"`
 	}
-	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		if err := Permit(ctx, tx, AdminUsers); err != nil {
-			return err
-		}
+	if total {
 		if err := tx.GetContext(ctx, &res.Total, `
-			SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id`+where, args...); err != nil {
-			return fmt.Errorf("error counting members: %w", err)
+			SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id`+memberWhere, args...); err != nil {
+			return nil, fmt.Errorf("error counting members: %w", err)
 		}
-		var afterName *string
-		var afterID *store.ID
-		if cur != nil {
-			afterName, afterID = &cur.name, &cur.id
-		}
-		if err := tx.SelectContext(ctx, &rows, `
-			`+memberColumns+`, lower(u.name) AS sort_name`+memberFrom+where+`
+	}
+	var afterName *string
+	var afterID *store.ID
+	if cur != nil {
+		afterName, afterID = &cur.name, &cur.id
+	}
+	if err := tx.SelectContext(ctx, &rows, `
+			`+memberColumns+`, lower(u.name) AS sort_name`+memberFrom+memberWhere+`
 			  AND ($6::text IS NULL OR (lower(u.name), u.id) > ($6::text, $7::uuid))
 			ORDER BY lower(u.name), u.id
 			LIMIT $8`, append(args, afterName, afterID, p.Limit+1)...); err != nil {
-			return fmt.Errorf("error listing members: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("error listing members: %w", err)
 	}
 	if cur != nil {
 		res.Start = cur.start
@@ -275,6 +290,59 @@ func MemberList(ctx context.Context, db *store.DB, scope store.Scope, p MemberLi
 		res.Members[i] = r.Member
 	}
 	return res, nil
+}
+
+// MembersEach calls fn for every member of the member list with p's filter, by name like the People page
+// (p.After and p.Limit are ignored), a thousand per keyset query in tx. fn must not use tx. The actor
+// needs AdminUsers.
+func MembersEach(ctx context.Context, tx *store.Tx, p MemberListParams, fn func(Member) error) error {
+	var f store.FieldErrors
+	if p.Role != "" && !p.Role.Valid() {
+		f.Add("role", "Choose a role from the list.")
+	}
+	if p.Status != "" && !p.Status.Valid() {
+		f.Add("status", "Choose a status from the list.")
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if err := Permit(ctx, tx, AdminUsers); err != nil {
+		return err
+	}
+	p.Limit = 1000
+	var cur *memberCursor
+	for {
+		res, err := memberPageTx(ctx, tx, p, cur, false)
+		if err != nil {
+			return err
+		}
+		for _, m := range res.Members {
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+		if res.Next == "" {
+			return nil
+		}
+		c, err := memberCursorDecode(res.Next)
+		if err != nil {
+			return err
+		}
+		cur = &c
+	}
+}
+
+// MembersCount counts the members matching p's filter. The actor needs AdminUsers.
+func MembersCount(ctx context.Context, tx *store.Tx, p MemberListParams) (int64, error) {
+	if err := Permit(ctx, tx, AdminUsers); err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id`+memberWhere,
+		memberListArgs(tx.Scope.TenantID, p)...); err != nil {
+		return 0, fmt.Errorf("error counting members: %w", err)
+	}
+	return n, nil
 }
 
 // likeEscaper makes typed text match literally inside an ILIKE pattern (backslash is the default escape).

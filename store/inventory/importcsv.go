@@ -149,8 +149,9 @@ func ImportCreate(ctx context.Context, db *store.DB, scope store.Scope, p Import
 		if scope.ActorID != (store.ID{}) {
 			owner = &scope.ActorID
 		}
+		expires := time.Now().Add(files.DefaultRetention)
 		f, err := files.Create(ctx, tx, files.CreateParams{Name: p.FileName, ContentType: p.ContentType, OwnerID: owner,
-			MaxSize: ImportMaxSize}, p.Body)
+			MaxSize: ImportMaxSize, ExpiresAt: &expires}, p.Body)
 		if err != nil {
 			return err
 		}
@@ -725,8 +726,9 @@ func importReject(ctx context.Context, db *store.DB, scope store.Scope, args Imp
 		if scope.ActorID != (store.ID{}) {
 			owner = &scope.ActorID
 		}
+		expires := time.Now().Add(files.DefaultRetention)
 		f, err := files.Create(ctx, tx, files.CreateParams{Name: "import-errors.csv", ContentType: "text/csv; charset=utf-8",
-			OwnerID: owner, MaxSize: 64 << 20}, pr)
+			OwnerID: owner, MaxSize: 64 << 20, ExpiresAt: &expires}, pr)
 		_ = pr.Close()
 		if err != nil {
 			return err

@@ -134,6 +134,14 @@ func TestImportOneBadRowCommitsNothing(t *testing.T) {
 	require.EqualValues(t, 1, imp.ErrorCount)
 	require.Equal(t, before, tb.itemCount(ctx, t), "no item was created")
 	require.Empty(t, ledgerInvariants(ctx, t, tb.db, tb.a))
+
+	// The upload and the error report are temporary files: they expire, and the clean-up removes them.
+	var expiring int
+	require.NoError(t, tb.db.InTenant(ctx, tb.sys, func(tx *store.Tx) error {
+		return tx.GetContext(ctx, &expiring, `SELECT count(*) FROM files WHERE id IN ($1, $2)
+			AND expires_at BETWEEN now() + interval '6 days' AND now() + interval '8 days'`, imp.FileID, *imp.ErrorFileID)
+	}))
+	require.Equal(t, 2, expiring)
 }
 
 func TestImportMessages(t *testing.T) {

@@ -397,32 +397,45 @@ type ItemListResult struct {
 // what the first costs. Every filter is a fixed SQL fragment added only when used, so the planner sees
 // the predicates of the partial indexes. The actor needs InventoryRead.
 func ItemList(ctx context.Context, db *store.DB, scope store.Scope, p ItemListParams) (*ItemListResult, error) {
+	if p.Limit <= 0 || p.Limit > 200 {
+		p.Limit = 50
+	}
+	var res *ItemListResult
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.InventoryRead); err != nil {
+			return err
+		}
+		var err error
+		res, err = itemPageTx(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// itemListQuery builds the item list's query for p: the rows after cursor cur (nil: from the start) in
+// p's order, or with count their number (cursor and order ignored).
+func itemListQuery(p ItemListParams, tenantID store.ID, cur *itemCursor, count bool) (string, []any, error) {
 	if p.Sort == "" {
 		p.Sort = SortSKU
 	}
 	key, ok := itemSortKeys[p.Sort]
 	if !ok {
-		return nil, (store.FieldErrors{"sort": "Choose a sort order from the list."}).Err()
+		return "", nil, (store.FieldErrors{"sort": "Choose a sort order from the list."}).Err()
 	}
-	if p.Limit <= 0 || p.Limit > 200 {
-		p.Limit = 50
-	}
-	var cur *itemCursor
-	if p.After != "" {
-		c, err := itemCursorDecode(p.After)
-		if err != nil || c.sort != p.Sort || c.desc != p.Desc {
-			return nil, errBadCursor
-		}
-		cur = &c
-	}
-
-	args := []any{scope.TenantID}
+	args := []any{tenantID}
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
 	var q strings.Builder
-	q.WriteString(`SELECT ` + itemColumns + `, (` + key.expr + `)::text AS sort_key FROM inventory_items i WHERE i.tenant_id = $1`)
+	if count {
+		q.WriteString(`SELECT count(*) FROM inventory_items i WHERE i.tenant_id = $1`)
+	} else {
+		q.WriteString(`SELECT ` + itemColumns + `, (` + key.expr + `)::text AS sort_key FROM inventory_items i WHERE i.tenant_id = $1`)
+	}
 	if p.Deleted {
 		q.WriteString(` AND i.deleted_at IS NOT NULL`)
 	} else {
@@ -453,6 +466,9 @@ func ItemList(ctx context.Context, db *store.DB, scope store.Scope, p ItemListPa
 	if p.LowStock {
 		q.WriteString(` AND i.reorder_point > 0 AND i.on_hand <= i.reorder_point`)
 	}
+	if count {
+		return q.String(), args, nil
+	}
 	cmp, dir := ">", ""
 	if p.Desc {
 		cmp, dir = "<", " DESC"
@@ -463,22 +479,32 @@ func ItemList(ctx context.Context, db *store.DB, scope store.Scope, p ItemListPa
 		q.WriteString(` AND ` + key.expr + ` ` + cmp + `= ` + k + ` AND (` + key.expr + ` ` + cmp + ` ` + k + ` OR i.id ` + cmp + ` ` + id + `)`)
 	}
 	q.WriteString(` ORDER BY ` + key.expr + dir + `, i.id` + dir + ` LIMIT ` + arg(p.Limit+1))
+	return q.String(), args, nil
+}
 
+// itemPageTx reads one page of the item list in tx; the caller has checked the permission and p.Limit.
+func itemPageTx(ctx context.Context, tx *store.Tx, p ItemListParams) (*ItemListResult, error) {
+	if p.Sort == "" {
+		p.Sort = SortSKU
+	}
+	var cur *itemCursor
+	if p.After != "" {
+		c, err := itemCursorDecode(p.After)
+		if err != nil || c.sort != p.Sort || c.desc != p.Desc {
+			return nil, errBadCursor
+		}
+		cur = &c
+	}
+	query, args, err := itemListQuery(p, tx.Scope.TenantID, cur, false)
+	if err != nil {
+		return nil, err
+	}
 	var rows []struct {
 		Item
 		SortKey string `db:"sort_key"`
 	}
-	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		if err := permit(ctx, tx, identity.InventoryRead); err != nil {
-			return err
-		}
-		if err := tx.SelectContext(ctx, &rows, q.String(), args...); err != nil {
-			return fmt.Errorf("error listing items: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	if err := tx.SelectContext(ctx, &rows, query, args...); err != nil {
+		return nil, fmt.Errorf("error listing items: %w", err)
 	}
 	res := &ItemListResult{}
 	if len(rows) > p.Limit {

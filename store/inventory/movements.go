@@ -477,24 +477,48 @@ type MovementListParams struct {
 type MovementListResult struct {
 	Lines []MovementLine
 	Next  string
+	// Count is set only by MovementsCount.
+	Count int64
 }
 
 // MovementList pages the ledger newest first with keyset pagination on (occurred_at, id). The actor
 // needs InventoryRead.
 func MovementList(ctx context.Context, db *store.DB, scope store.Scope, p MovementListParams) (*MovementListResult, error) {
-	if p.Kind != "" && !p.Kind.Valid() {
-		return nil, fieldErr("kind", "Choose a kind of movement from the list.")
-	}
 	if p.Limit <= 0 || p.Limit > 500 {
 		p.Limit = 50
 	}
-	args := []any{scope.TenantID}
+	var res *MovementListResult
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.InventoryRead); err != nil {
+			return err
+		}
+		var err error
+		res, err = movementPageTx(ctx, tx, p, false)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// movementPageTx reads one page of the ledger in tx (or with count, sets Count to the number of lines
+// the filter matches); the caller has checked the permission and p.Limit.
+func movementPageTx(ctx context.Context, tx *store.Tx, p MovementListParams, count bool) (*MovementListResult, error) {
+	if p.Kind != "" && !p.Kind.Valid() {
+		return nil, fieldErr("kind", "Choose a kind of movement from the list.")
+	}
+	args := []any{tx.Scope.TenantID}
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
 	var q strings.Builder
-	q.WriteString(`SELECT ` + movementLineColumns + ` FROM stock_movements m WHERE m.tenant_id = $1`)
+	if count {
+		q.WriteString(`SELECT count(*) FROM stock_movements m WHERE m.tenant_id = $1`)
+	} else {
+		q.WriteString(`SELECT ` + movementLineColumns + ` FROM stock_movements m WHERE m.tenant_id = $1`)
+	}
 	if p.ItemID != nil {
 		q.WriteString(` AND m.item_id = ` + arg(*p.ItemID))
 	}
@@ -510,6 +534,13 @@ func MovementList(ctx context.Context, db *store.DB, scope store.Scope, p Moveme
 	if !p.To.IsZero() {
 		q.WriteString(` AND m.occurred_at < ` + arg(p.To))
 	}
+	res := &MovementListResult{}
+	if count {
+		if err := tx.GetContext(ctx, &res.Count, q.String(), args...); err != nil {
+			return nil, fmt.Errorf("error counting stock movements: %w", err)
+		}
+		return res, nil
+	}
 	if p.After != "" {
 		at, id, err := movementCursorDecode(p.After)
 		if err != nil {
@@ -518,18 +549,8 @@ func MovementList(ctx context.Context, db *store.DB, scope store.Scope, p Moveme
 		q.WriteString(` AND (m.occurred_at, m.id) < (` + arg(at) + `, ` + arg(id) + `)`)
 	}
 	q.WriteString(` ORDER BY m.occurred_at DESC, m.id DESC LIMIT ` + arg(p.Limit+1))
-	res := &MovementListResult{}
-	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		if err := permit(ctx, tx, identity.InventoryRead); err != nil {
-			return err
-		}
-		if err := tx.SelectContext(ctx, &res.Lines, q.String(), args...); err != nil {
-			return fmt.Errorf("error listing stock movements: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	if err := tx.SelectContext(ctx, &res.Lines, q.String(), args...); err != nil {
+		return nil, fmt.Errorf("error listing stock movements: %w", err)
 	}
 	if len(res.Lines) > p.Limit {
 		last := res.Lines[p.Limit-1]

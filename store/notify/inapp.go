@@ -95,3 +95,48 @@ func RecipientsTx(ctx context.Context, tx *store.Tx, roles ...string) ([]Recipie
 	}
 	return out, nil
 }
+
+// List returns the scope's actor's notifications, newest first, at most limit (50 when 0): only the
+// unread ones unless withRead.
+func List(ctx context.Context, db *store.DB, scope store.Scope, withRead bool, limit int) ([]Notification, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	var out []Notification
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := tx.SelectContext(ctx, &out, `
+			SELECT id, user_id, kind, title, body, link, read_at, created_at FROM notifications
+			WHERE tenant_id = $1 AND user_id = $2 AND ($3 OR read_at IS NULL)
+			ORDER BY created_at DESC, id DESC LIMIT $4`, scope.TenantID, scope.ActorID, withRead, limit); err != nil {
+			return fmt.Errorf("error listing notifications of user %s: %w", scope.ActorID, err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// UnreadCount counts the scope's actor's unread notifications, up to 1000 (enough for a badge).
+func UnreadCount(ctx context.Context, db *store.DB, scope store.Scope) (int, error) {
+	var n int
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		return tx.GetContext(ctx, &n, `
+			SELECT count(*) FROM (SELECT 1 FROM notifications WHERE tenant_id = $1 AND user_id = $2 AND read_at IS NULL LIMIT 1000) x`,
+			scope.TenantID, scope.ActorID)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("error counting notifications of user %s: %w", scope.ActorID, err)
+	}
+	return n, nil
+}
+
+// MarkAllRead marks every notification of the scope's actor read.
+func MarkAllRead(ctx context.Context, db *store.DB, scope store.Scope) error {
+	return db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE notifications SET read_at = now() WHERE tenant_id = $1 AND user_id = $2 AND read_at IS NULL`,
+			scope.TenantID, scope.ActorID); err != nil {
+			return fmt.Errorf("error marking notifications read: %w", err)
+		}
+		return nil
+	})
+}

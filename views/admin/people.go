@@ -34,6 +34,8 @@ type PeopleListView struct {
 	Rows                               []PersonRow
 	// Showing is "Showing 1–50 of 123" ("" when the page is empty).
 	Showing string
+	// Export is the Export button with the current filter (nil: may not export).
+	Export *ui.ExportProps
 	// NextURL and FirstURL page through the list with the same filters ("" when there is none).
 	NextURL, FirstURL string
 	// Filtered says a filter other than the default status is set, so an empty page offers to clear them.

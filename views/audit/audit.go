@@ -28,6 +28,8 @@ type ListView struct {
 	Filtered bool
 	Zone     string
 	Verify   VerifyPanel
+	// Export is the Export button with the current filter (nil: may not export).
+	Export *ui.ExportProps
 }
 
 // Filters are the audit log's filters as typed; the handler puts them in the URL.

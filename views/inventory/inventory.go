@@ -61,6 +61,8 @@ type ListView struct {
 	CanCreate                    bool
 	// ImportHref is the CSV import page ("" for people who may not import).
 	ImportHref string
+	// Export is the Export button of the list with its current filter and sort (nil: may not export).
+	Export *ui.ExportProps
 }
 
 // ItemRow is one item as the tables show it.
@@ -77,15 +79,17 @@ type ItemView struct {
 	OnHand, ReorderPoint, ReorderQty, AvgCost, Value    string
 	Low, Deleted, Inactive                              bool
 	Levels                                              []LevelRow
-	Reservations                                        []ReservationRow
-	History                                             HistoryView
-	Form                                                ItemForm
-	Problems                                            []ui.FieldError
-	CanWrite, CanAdjust                                 bool
-	CSRFToken                                           string
-	DeletePath, RestorePath                             string
-	Version                                             int
-	MovementLinks                                       []Link
+	// LevelsExport exports the item's stock levels (nil: may not export).
+	LevelsExport            *ui.ExportProps
+	Reservations            []ReservationRow
+	History                 HistoryView
+	Form                    ItemForm
+	Problems                []ui.FieldError
+	CanWrite, CanAdjust     bool
+	CSRFToken               string
+	DeletePath, RestorePath string
+	Version                 int
+	MovementLinks           []Link
 	// Reserve is the reserve form (shown to people who may write inventory).
 	Reserve ReserveForm
 }
@@ -122,6 +126,8 @@ type HistoryView struct {
 	CSRFToken  string
 	// Problems are filter errors (an unknown SKU), shown above the table.
 	Problems []ui.FieldError
+	// Export is the Export button of the ledger with its current filter (nil: none).
+	Export *ui.ExportProps
 }
 
 // MovementRow is one ledger line.

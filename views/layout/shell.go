@@ -43,6 +43,7 @@ type Actor struct {
 	UserName, Email, Role, TenantName string
 	TenantID                          string
 	Tenants                           []TenantChoice // all the user's memberships; the switcher shows when len > 1
+	Unread                            int            // unread in-app notifications, shown on the top bar's link
 }
 
 // TenantChoice is one organization the user belongs to, as offered by the tenant switcher.

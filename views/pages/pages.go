@@ -33,6 +33,8 @@ type ResetForm struct {
 type HomeView struct {
 	UserName, Email, Role, RoleLabel, TenantName, TimeZone, Currency, Department, SignedInAt string
 	Permissions                                                                              []string
+	// Dashboard is the figures by role, above the member's own details.
+	Dashboard Dashboard
 }
 
 // ErrorView is an error page. Title and Message fall back to wording for the status when empty.

@@ -1,0 +1,102 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"ledgerline/store"
+	"ledgerline/store/exports"
+)
+
+// ExportRunWorker works exports.RunArgs: it streams the list's rows into the export's file under the
+// requester's scope. It is idempotent: a finished or cancelled export is not redone, and the file is
+// linked only when complete, so a rescued job never offers a partial or duplicate file.
+type ExportRunWorker struct {
+	river.WorkerDefaults[exports.RunArgs]
+	DB      *store.DB
+	Catalog exports.Catalog
+	BaseURL string
+}
+
+// Work runs the export; after the last failed attempt the export is marked failed and its requester told.
+func (w *ExportRunWorker) Work(ctx context.Context, job *river.Job[exports.RunArgs]) error {
+	opts := exports.RunOpts{BaseURL: w.BaseURL}
+	err := exports.Run(ctx, w.DB, w.Catalog, job.Args, job.Attempt, opts)
+	if err != nil && job.Attempt >= job.MaxAttempts {
+		failCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if ferr := exports.Fail(failCtx, w.DB, job.Args, "The export could not be completed. Try again later; if it keeps failing, tell your operator.", opts); ferr != nil {
+			return ferr
+		}
+	}
+	return err
+}
+
+// Timeout allows for a million rows to XLSX on a busy machine.
+func (w *ExportRunWorker) Timeout(*river.Job[exports.RunArgs]) time.Duration {
+	return time.Hour
+}
+
+// FileCleanupArgs is the periodic job that removes the bytes of expired files (exports, import uploads,
+// import error reports) of every tenant.
+type FileCleanupArgs struct{}
+
+// Kind names the job in River's tables.
+func (FileCleanupArgs) Kind() string { return "file_cleanup" }
+
+// InsertOpts makes the job unique per period: every instance schedules it, only one lands.
+func (FileCleanupArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: ExportCleanupEvery}}
+}
+
+// FileCleanupWorker works FileCleanupArgs.
+type FileCleanupWorker struct {
+	river.WorkerDefaults[FileCleanupArgs]
+	DB *store.DB
+}
+
+type fileCleanupOutput struct {
+	Purged int `json:"purged"`
+}
+
+// Work purges every tenant's expired files.
+func (w *FileCleanupWorker) Work(ctx context.Context, job *river.Job[FileCleanupArgs]) error {
+	n, err := exports.Cleanup(ctx, w.DB, time.Now())
+	if err != nil {
+		return err
+	}
+	return river.RecordOutput(ctx, fileCleanupOutput{Purged: n})
+}
+
+// ExportSchedulesArgs is the periodic job that starts the scheduled reports that are due.
+type ExportSchedulesArgs struct{}
+
+// Kind names the job in River's tables.
+func (ExportSchedulesArgs) Kind() string { return "export_schedules" }
+
+// InsertOpts makes the job unique per period.
+func (ExportSchedulesArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: ExportSchedulesEvery}}
+}
+
+// ExportSchedulesWorker works ExportSchedulesArgs. Each due schedule is claimed by moving its next run on
+// in the transaction that creates its export, so a run is started once.
+type ExportSchedulesWorker struct {
+	river.WorkerDefaults[ExportSchedulesArgs]
+	DB *store.DB
+}
+
+type exportSchedulesOutput struct {
+	Started int `json:"started"`
+}
+
+// Work starts the due scheduled reports of every tenant.
+func (w *ExportSchedulesWorker) Work(ctx context.Context, job *river.Job[ExportSchedulesArgs]) error {
+	n, err := exports.SchedulesRunAllDue(ctx, w.DB, time.Now())
+	if err != nil {
+		return err
+	}
+	return river.RecordOutput(ctx, exportSchedulesOutput{Started: n})
+}
