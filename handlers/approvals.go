@@ -620,7 +620,7 @@ func (h *Handler) requestDetailView(c echo.Context, id store.ID) (apview.DetailV
 	for _, st := range d.Route {
 		kind, label := stepBadge(st.Status)
 		row := apview.StepRow{Position: strconv.Itoa(st.Position), Name: st.Name, Status: label, StatusKind: kind,
-			Current: d.CurrentStep != nil && *d.CurrentStep == st.Position && d.Status == approvals.StatusPending,
+			Current:  d.CurrentStep != nil && *d.CurrentStep == st.Position && d.Status == approvals.StatusPending,
 			Reminded: when(st.RemindedAt), Escalated: when(st.EscalatedAt)}
 		switch st.Mode {
 		case approvals.ModeAny:

@@ -28,7 +28,7 @@ type Option struct {
 // Tab is one entry of the approvals sub-navigation.
 type Tab struct {
 	Label, Href, Key string
-	Count           int
+	Count            int
 }
 
 // Nav is the approvals sub-navigation with the current tab's key.
@@ -40,10 +40,10 @@ type Nav struct {
 // RequestRow is one request in a list.
 type RequestRow struct {
 	Href, Ref, Title, Type, Requester, Amount, Status, StatusKind, Created, CreatedExact, Step string
-	ID                                                                                       string
-	For                                                                                      string // "on behalf of X" in the inbox
-	Due, DueExact                                                                            string
-	Overdue                                                                                  bool
+	ID                                                                                         string
+	For                                                                                        string // "on behalf of X" in the inbox
+	Due, DueExact                                                                              string
+	Overdue                                                                                    bool
 }
 
 // ListView is a list of requests (mine, all, to reimburse) with its filters and pager.
@@ -85,18 +85,18 @@ type LineForm struct {
 // RequestForm is the new or edit form of a request, as typed, with its errors.
 type RequestForm struct {
 	Action, CSRFToken, Submit string
-	Type, TypeLabel          string
-	Types                    []Option
-	Title, Description       string
-	Amount, Currency         string
-	Category                 string
-	Categories               []Option
-	ExpenseDate              string
-	Lines                    []LineForm
-	Version                  int
-	Errors                   []ui.FieldError
-	Editing                  bool
-	Thresholds               string
+	Type, TypeLabel           string
+	Types                     []Option
+	Title, Description        string
+	Amount, Currency          string
+	Category                  string
+	Categories                []Option
+	ExpenseDate               string
+	Lines                     []LineForm
+	Version                   int
+	Errors                    []ui.FieldError
+	Editing                   bool
+	Thresholds                string
 }
 
 // Crumb is a breadcrumb link.
@@ -135,24 +135,24 @@ type TimelineRow struct {
 // DetailView is a request's page.
 type DetailView struct {
 	ID, Ref, Title, Type, Status, StatusKind, Requester, Department, Amount, Submitted, Decided string
-	Description, Category, ExpenseDate                                                         string
-	Lines                                                                                      []LineRow
-	Receipts                                                                                   []ReceiptRow
-	Steps                                                                                      []StepRow
-	Timeline                                                                                   []TimelineRow
-	Round                                                                                      string
-	CSRFToken                                                                                  string
-	Version                                                                                    int
-	CanEdit, CanSubmit, CanWithdraw, CanReceipts                                               bool
-	CanDecide                                                                                  bool
-	ActingFor                                                                                  string // "" when deciding for oneself
-	DecideRound, DecidePosition                                                                int
-	DecideErrors                                                                               []ui.FieldError
-	Comment                                                                                    string
-	ReceiptErrors                                                                              []ui.FieldError
-	Reimbursed                                                                                 string
-	CanReimburse                                                                               bool
-	Back                                                                                       Crumb
+	Description, Category, ExpenseDate                                                          string
+	Lines                                                                                       []LineRow
+	Receipts                                                                                    []ReceiptRow
+	Steps                                                                                       []StepRow
+	Timeline                                                                                    []TimelineRow
+	Round                                                                                       string
+	CSRFToken                                                                                   string
+	Version                                                                                     int
+	CanEdit, CanSubmit, CanWithdraw, CanReceipts                                                bool
+	CanDecide                                                                                   bool
+	ActingFor                                                                                   string // "" when deciding for oneself
+	DecideRound, DecidePosition                                                                 int
+	DecideErrors                                                                                []ui.FieldError
+	Comment                                                                                     string
+	ReceiptErrors                                                                               []ui.FieldError
+	Reimbursed                                                                                  string
+	CanReimburse                                                                                bool
+	Back                                                                                        Crumb
 }
 
 // PolicySummary is a request type on the policies page.
@@ -207,13 +207,13 @@ type PolicyForm struct {
 
 // SettingsForm edits the approval settings.
 type SettingsForm struct {
-	Nav                                                    Nav
-	Action, CSRFToken, Currency                            string
-	ManagerLimit, FinanceLimit, WorkStart, WorkEnd, SLA    string
-	Days                                                   []Option
-	TimeZone                                               string
-	Version                                                int
-	Errors                                                 []ui.FieldError
+	Nav                                                 Nav
+	Action, CSRFToken, Currency                         string
+	ManagerLimit, FinanceLimit, WorkStart, WorkEnd, SLA string
+	Days                                                []Option
+	TimeZone                                            string
+	Version                                             int
+	Errors                                              []ui.FieldError
 }
 
 // DelegationRow is one delegation.
