@@ -366,21 +366,37 @@ func (h *Handler) requestFormRead(c echo.Context, typ approvals.RequestType, dig
 	return f, p, fields, slots, nil
 }
 
+// slotFields moves the store's line errors ("line<k>_…" of the k-th kept line) to the form slot each line
+// came from; a nil slots leaves them.
+func slotFields(fields map[string]string, slots []int) map[string]string {
+	moved := map[string]string{}
+	for k, v := range fields {
+		if m := lineKey.FindStringSubmatch(k); m != nil && slots != nil {
+			if n, _ := strconv.Atoi(m[1]); n < len(slots) {
+				k = "line" + strconv.Itoa(slots[n]) + "_" + m[2]
+			}
+		}
+		moved[k] = v
+	}
+	return moved
+}
+
+// checkedFields adds to the handler's parse problems everything the store would also refuse, so the form
+// lists every problem at once.
+func checkedFields(c echo.Context, parse store.FieldErrors, p approvals.RequestFields, slots []int) error {
+	a := actorFrom(c.Request().Context())
+	for k, v := range slotFields(p.Check(a.Tenant.Currency, time.Now().In(a.Tenant.Location())), slots) {
+		parse.Add(k, v)
+	}
+	return parse.Err()
+}
+
 // requestErrors lists a refused request form's problems in the form's order, with the store's line
-// errors moved to the form slot each line came from.
+// errors moved to the form slot each line came from (slots nil: already moved).
 func requestErrors(err error, slots []int) []ui.FieldError {
 	var se *store.Error
 	if errors.As(err, &se) && len(se.Fields) > 0 {
-		moved := map[string]string{}
-		for k, v := range se.Fields {
-			if m := lineKey.FindStringSubmatch(k); m != nil {
-				if n, _ := strconv.Atoi(m[1]); n < len(slots) {
-					k = "line" + strconv.Itoa(slots[n]) + "_" + m[2]
-				}
-			}
-			moved[k] = v
-		}
-		se = &store.Error{Code: se.Code, Message: se.Message, Fields: moved}
+		se = &store.Error{Code: se.Code, Message: se.Message, Fields: slotFields(se.Fields, slots)}
 		order := []string{"type", "title", "description", "amount", "currency", "category", "expense_date", "lines"}
 		for i := range requestLineSlots {
 			for _, f := range []string{"sku", "item_id", "description", "quantity", "unit_cost", "supplier", "needed_by"} {
@@ -428,8 +444,8 @@ func (h *Handler) approvalsCreate(c echo.Context) error {
 		return err
 	}
 	f.Action = "/approvals"
-	if err := fields.Err(); err != nil {
-		return h.requestFormFail(c, f, err, slots)
+	if len(fields) > 0 {
+		return h.requestFormFail(c, f, checkedFields(c, fields, p, slots), nil)
 	}
 	r, err := approvals.RequestCreate(ctx, h.db, scope(c), p)
 	if store.ErrorCode(err) == store.Invalid {
@@ -529,8 +545,8 @@ func (h *Handler) approvalsUpdate(c echo.Context) error {
 		return err
 	}
 	f.Action, f.Version, f.Editing = "/approvals/"+id.String(), version, true
-	if err := fields.Err(); err != nil {
-		return h.requestFormFail(c, f, err, slots)
+	if len(fields) > 0 {
+		return h.requestFormFail(c, f, checkedFields(c, fields, p, slots), nil)
 	}
 	r, err := approvals.RequestUpdate(ctx, h.db, scope(c), approvals.RequestUpdateParams{ID: id, Version: version, RequestFields: p})
 	if store.ErrorCode(err) == store.Invalid {

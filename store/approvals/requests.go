@@ -86,6 +86,13 @@ const RequestLinesMax = 50
 // ExpenseCategories are the expense claim categories.
 var ExpenseCategories = []string{"Travel", "Meals", "Lodging", "Office supplies", "Software", "Training", "Other"}
 
+// Check validates the fields as RequestCreate would, without touching the database, so that a form can
+// list every problem at once. currency is the organization's; today the date in its time zone.
+func (p RequestFields) Check(currency string, today time.Time) store.FieldErrors {
+	p.Lines = append([]Line(nil), p.Lines...)
+	return p.validate(currency, today)
+}
+
 func (p *RequestFields) validate(currency string, today time.Time) store.FieldErrors {
 	var f store.FieldErrors
 	if !p.Type.Valid() {
