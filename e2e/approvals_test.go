@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -89,6 +90,19 @@ func TestApprovalsBrowser(t *testing.T) {
 		if !strings.Contains(timeline, want) {
 			t.Fatalf("the timeline reads %q, want %q", timeline, want)
 		}
+	}
+	// The approval handed the goods to inventory through a job: the page shows them as expected.
+	url := eval[string](t, ctx, `location.href`)
+	deadline := time.Now().Add(20 * time.Second)
+	for !eval[bool](t, ctx, `!!document.querySelector('[data-testid="expected-row"]')`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the approved request shows no goods expected in inventory after 20 s%s", pageHint(ctx))
+		}
+		time.Sleep(500 * time.Millisecond)
+		do(t, ctx, "reload the request", chromedp.Navigate(url))
+	}
+	if row := text(t, ctx, `[data-testid="expected-row"]`); !strings.Contains(row, "FAS-1000") || !strings.Contains(row, "10") || !strings.Contains(row, "Expected") {
+		t.Fatalf("the expected goods read %q, want 10 of FAS-1000 expected", row)
 	}
 	screenshot(t, ctx, "approvals-05-requester-sees-approved")
 }

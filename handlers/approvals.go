@@ -628,6 +628,20 @@ func (h *Handler) requestDetailView(c echo.Context, id store.ID) (apview.DetailV
 		}
 		v.Lines = append(v.Lines, row)
 	}
+	if d.Type == approvals.TypePurchase && d.Status == approvals.StatusApproved && a.Can(identity.InventoryRead) {
+		expected, err := inventory.ExpectedList(ctx, h.db, scope(c), inventory.ExpectedListParams{Reference: d.Ref()})
+		if err != nil {
+			return v, err
+		}
+		for _, e := range expected {
+			row := apview.ExpectedRow{Line: strconv.Itoa(e.LineNo), Item: e.SKU + " " + e.ItemName, ItemHref: "/inventory/items/" + e.ItemID.String(),
+				Quantity: e.Quantity.String(), Received: e.Received.String(), State: "Expected", StateKind: ui.BadgePending}
+			if e.Status == "fulfilled" {
+				row.State, row.StateKind = "Received", ui.BadgeApproved
+			}
+			v.Expected = append(v.Expected, row)
+		}
+	}
 	for _, r := range d.Receipts {
 		v.Receipts = append(v.Receipts, apview.ReceiptRow{Name: r.Name, Size: files.SizeText(r.Size),
 			Href:         "/approvals/" + id.String() + "/receipts/" + r.FileID.String(),

@@ -5,6 +5,7 @@ package approvals
 
 import (
 	"strconv"
+	"strings"
 
 	"ledgerline/views/ui"
 )
@@ -151,6 +152,7 @@ type DetailView struct {
 	Comment                                                                                     string
 	ReceiptErrors                                                                               []ui.FieldError
 	Reimbursed                                                                                  string
+	Expected                                                                                    []ExpectedRow
 	CanReimburse                                                                                bool
 	Back                                                                                        Crumb
 }
@@ -260,4 +262,17 @@ func joinNames(names []string) string {
 		}
 	}
 	return out
+}
+
+// ExpectedRow is an approved purchase line that inventory expects.
+type ExpectedRow struct {
+	Line, Item, ItemHref, Quantity, Received, State, StateKind string
+}
+
+// lowerFirst lowers the first letter: "Purchase request" → "purchase request".
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }

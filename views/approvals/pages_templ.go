@@ -1442,12 +1442,12 @@ func RequestNew(s layout.Shell, f RequestForm) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if f.Editing {
-				templ_7745c5c3_Err = layout.PageHeader("Edit "+f.TypeLabel, "A draft or a request sent back stays yours to change until you submit it.").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = layout.PageHeader("Edit "+lowerFirst(f.TypeLabel), "A draft or a request sent back stays yours to change until you submit it.").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = layout.PageHeader("New "+f.TypeLabel, "Saved as a draft first; submitting it sends it on its approval route.").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = layout.PageHeader("New "+lowerFirst(f.TypeLabel), "Saved as a draft first; submitting it sends it on its approval route.").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
