@@ -114,6 +114,8 @@ CREATE TABLE approval_steps (
 	PRIMARY KEY (tenant_id, request_id, round, position),
 	FOREIGN KEY (tenant_id, request_id) REFERENCES approval_requests (tenant_id, id)
 );
+-- The inbox walks the active steps oldest first and stops after a page.
+CREATE INDEX approval_steps_active_idx ON approval_steps (tenant_id, activated_at, request_id) WHERE status = 'active';
 CREATE INDEX approval_steps_remind_idx ON approval_steps (tenant_id, remind_at) WHERE status = 'active' AND reminded_at IS NULL;
 CREATE INDEX approval_steps_due_idx ON approval_steps (tenant_id, due_at) WHERE status = 'active' AND escalated_at IS NULL;
 

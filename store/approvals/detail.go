@@ -142,9 +142,9 @@ type InboxResult struct {
 }
 
 const inboxQuery = `
-	FROM approval_requests r
+	FROM approval_steps s
+	JOIN approval_requests r ON r.tenant_id = s.tenant_id AND r.id = s.request_id AND r.round = s.round AND r.current_step = s.position
 	JOIN users u ON u.id = r.requester_id
-	JOIN approval_steps s ON s.tenant_id = r.tenant_id AND s.request_id = r.id AND s.round = r.round AND s.position = r.current_step
 	JOIN LATERAL (
 		SELECT a.user_id FROM approval_step_approvers a
 		WHERE a.tenant_id = s.tenant_id AND a.request_id = s.request_id AND a.round = s.round AND a.position = s.position
@@ -153,7 +153,7 @@ const inboxQuery = `
 		                  AND d.round = a.round AND d.position = a.position AND d.approver_id = a.user_id)
 		ORDER BY a.user_id = $3 DESC, a.user_id LIMIT 1) who ON true
 	JOIN users uf ON uf.id = who.user_id
-	WHERE r.tenant_id = $1 AND r.status = 'pending' AND r.requester_id <> $3 AND s.status = 'active'
+	WHERE s.tenant_id = $1 AND s.status = 'active' AND r.status = 'pending' AND r.requester_id <> $3
 	  AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.tenant_id = s.tenant_id AND d.request_id = s.request_id
 	                  AND d.round = s.round AND d.position = s.position AND d.decided_by = $3)`
 
@@ -181,10 +181,10 @@ func Inbox(ctx context.Context, db *store.DB, scope store.Scope, p InboxParams) 
 				return err
 			}
 			args = append(args, t, id)
-			q += ` AND (s.activated_at, r.id) > ($4, $5)`
+			q += ` AND (s.activated_at, s.request_id) > ($4, $5)`
 		}
 		args = append(args, p.Limit+1)
-		q += fmt.Sprintf(` ORDER BY s.activated_at, r.id LIMIT $%d`, len(args))
+		q += fmt.Sprintf(` ORDER BY s.activated_at, s.request_id LIMIT $%d`, len(args))
 		if err := tx.SelectContext(ctx, &res.Items, q, args...); err != nil {
 			return fmt.Errorf("error loading inbox: %w", err)
 		}
@@ -201,7 +201,12 @@ func Inbox(ctx context.Context, db *store.DB, scope store.Scope, p InboxParams) 
 	return &res, nil
 }
 
-// InboxCount returns how many requests wait for the actor's decision (0 for those who may not decide).
+// InboxCountMax bounds InboxCount: the sidebar shows "999+" beyond it, and counting further costs time on
+// every page.
+const InboxCountMax = 1000
+
+// InboxCount returns how many requests wait for the actor's decision, at most InboxCountMax (0 for those
+// who may not decide).
 func InboxCount(ctx context.Context, db *store.DB, scope store.Scope) (int, error) {
 	var n int
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
@@ -215,7 +220,8 @@ func InboxCount(ctx context.Context, db *store.DB, scope store.Scope) (int, erro
 		if err != nil {
 			return err
 		}
-		return tx.GetContext(ctx, &n, `SELECT count(*) `+inboxQuery, tx.Scope.TenantID, idStrings(principals), tx.Scope.ActorID)
+		return tx.GetContext(ctx, &n, `SELECT count(*) FROM (SELECT 1 `+inboxQuery+` LIMIT $4) x`,
+			tx.Scope.TenantID, idStrings(principals), tx.Scope.ActorID, InboxCountMax)
 	})
 	return n, err
 }

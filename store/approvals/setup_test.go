@@ -33,7 +33,7 @@ func (tb *testBundle) as(name string) store.Scope {
 	return store.Scope{TenantID: tb.a, ActorID: tb.ids[name]}
 }
 
-func setup(t *testing.T) (*testBundle, context.Context) {
+func setup(t testing.TB) (*testBundle, context.Context) {
 	t.Helper()
 	ctx := context.Background()
 	b := storetest.New(t)
