@@ -402,6 +402,10 @@ func (h *Handler) apiApprovalCreate(ctx context.Context, in *apiApprovalCreateIn
 		Category: b.Category}
 	var fields store.FieldErrors
 	var err error
+	if b.Submit && p.Type == approvals.TypeExpense {
+		// Refused before anything is written: a claim needs its receipts, uploaded on its page, first.
+		fields.Add("submit", "Create the expense claim as a draft, attach its receipts on its page, then submit it.")
+	}
 	if p.ExpenseDate, err = apiParseDate("expense_date", b.ExpenseDate); err != nil {
 		fields.Add("expense_date", "Enter a date like 2026-11-25.")
 	}

@@ -615,6 +615,31 @@ func TestCrossTenant(t *testing.T) {
 	dl, err := approvals.DelegationList(ctx, tb.db, tb.adminB)
 	require.NoError(t, err)
 	require.Empty(t, dl)
+	inbox, err := approvals.Inbox(ctx, tb.db, tb.adminB, approvals.InboxParams{})
+	require.NoError(t, err)
+	require.Empty(t, inbox.Items)
+	// A's manager, were they to act in B's scope, is no member there: refused.
+	_, err = approvals.Inbox(ctx, tb.db, store.Scope{TenantID: tb.b, ActorID: tb.ids["manager"]}, approvals.InboxParams{})
+	requireCode(t, err, store.Forbidden, "")
+	_, err = approvals.ReimburseMark(ctx, tb.db, tb.as("fin1"), exp.ID)
+	requireCode(t, err, store.Invalid, "not an approved expense claim")
+	rl, err := approvals.ReimburseList(ctx, tb.db, tb.adminB)
+	require.NoError(t, err)
+	require.Empty(t, rl)
+	choices, err := approvals.ApproverChoices(ctx, tb.db, tb.adminB)
+	require.NoError(t, err)
+	for _, ch := range choices {
+		require.NotEqual(t, tb.ids["fin1"], ch.ID, "A's members are not B's choices")
+	}
+	// B's settings change leaves A's alone.
+	sb, err := approvals.SettingsGet(ctx, tb.db, tb.adminB)
+	require.NoError(t, err)
+	_, err = approvals.SettingsUpdate(ctx, tb.db, tb.adminB, approvals.SettingsUpdateParams{ManagerLimit: 1, FinanceLimit: 2,
+		WorkStart: 0, WorkEnd: 1440, Workdays: 127, DefaultSLAHours: 1, Version: sb.Version})
+	require.NoError(t, err)
+	sa, err := approvals.SettingsGet(ctx, tb.db, tb.as("admin"))
+	require.NoError(t, err)
+	require.Equal(t, int64(100000), sa.ManagerLimit)
 	// A delegate from another tenant cannot be named.
 	_, err = approvals.DelegationCreate(ctx, tb.db, tb.adminB, approvals.DelegationCreateParams{DelegateID: tb.ids["fin1"],
 		StartsOn: today, EndsOn: today})
