@@ -189,17 +189,6 @@ func permit(ctx context.Context, tx *store.Tx, p identity.Permission) error {
 	return identity.Permit(ctx, tx, p)
 }
 
-// actorOf returns the acting member, the OAuth client, or nil for the system.
-func actorOf(tx *store.Tx) *store.ID {
-	if a := tx.Scope.ActorID; a != (store.ID{}) {
-		return &a
-	}
-	if c := tx.Scope.ClientID; c != (store.ID{}) {
-		return &c
-	}
-	return nil
-}
-
 // textField trims s and checks its length in characters.
 func textField(f *store.FieldErrors, field, s string, minLen, maxLen int, msg string) string {
 	s = strings.TrimSpace(s)
