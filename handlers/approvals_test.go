@@ -197,3 +197,70 @@ func TestApprovalsAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.status)
 	require.Equal(t, true, res.json["default"])
 }
+
+func TestApprovalsExpenseClaimReceipts(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.approvalsManagerSet(t)
+	emp := b.signedIn(t, b.usersA[identity.RoleEmployee])
+	emp.get("/approvals/new?type=expense")
+	res := emp.post("/approvals", url.Values{"type": {"expense"}, "title": {"Taxi"}, "amount": {"42.50"}, "category": {"Travel"},
+		"expense_date": {"2026-01-15"}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	claim := res.location()
+	page := emp.get(claim)
+	require.Equal(t, "EUR 42.50", testID(t, page, "request-amount"))
+
+	// Submitting without a receipt is refused with the reason; the claim stays a draft.
+	res = emp.post(claim+"/submit", url.Values{"version": {inputValue(page.doc, "version")}})
+	require.Equal(t, http.StatusSeeOther, res.status)
+	page = emp.get(claim)
+	require.Equal(t, "Draft", testID(t, page, "request-status"))
+
+	// Not a PDF or an image: 422 next to the file field.
+	res = emp.upload(claim+"/receipts", "notes.txt", []byte("just text"), false)
+	require.Equal(t, http.StatusUnprocessableEntity, res.status)
+	require.Contains(t, testID(t, res, "error-summary"), "PDF or an image")
+	res = emp.upload(claim+"/receipts", "taxi.pdf", []byte("%PDF-1.4 taxi receipt"), false)
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	page = emp.get(claim)
+	receipts := testID(t, page, "receipts")
+	require.Contains(t, receipts, "taxi.pdf")
+
+	// The manager may download it; another tenant may not.
+	var href string
+	for _, a := range elements(page.doc, "a") {
+		if strings.Contains(attr(a, "href"), "/receipts/") {
+			href = attr(a, "href")
+		}
+	}
+	require.NotEmpty(t, href)
+	mgr := b.signedIn(t, b.usersA[identity.RoleManager])
+	dl := mgr.get(href)
+	require.Equal(t, http.StatusOK, dl.status)
+	require.Equal(t, "application/pdf", dl.header.Get("Content-Type"))
+	require.Equal(t, "%PDF-1.4 taxi receipt", dl.body)
+	require.Equal(t, http.StatusNotFound, b.signedIn(t, b.usersB[identity.RoleAdmin]).get(href).status)
+
+	page = emp.get(claim)
+	res = emp.post(claim+"/submit", url.Values{"version": {inputValue(page.doc, "version")}})
+	require.Equal(t, http.StatusSeeOther, res.status)
+	require.Equal(t, "Pending", testID(t, emp.get(claim), "request-status"))
+	// Submitted: no more receipts.
+	res = emp.upload(claim+"/receipts", "late.pdf", []byte("%PDF-1.4"), false)
+	require.Equal(t, http.StatusUnprocessableEntity, res.status)
+	require.Contains(t, res.body, "receipts cannot be added")
+
+	// Approved by the manager (below half the manager limit), it waits in finance's "To reimburse" list.
+	detail := mgr.get(claim)
+	res = mgr.post(claim+"/decide", url.Values{"decision": {"approve"}, "round": {inputValue(detail.doc, "round")},
+		"position": {inputValue(detail.doc, "position")}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	fin := b.signedIn(t, b.usersA[identity.RoleFinance])
+	list := fin.get("/approvals/reimburse")
+	require.Contains(t, testID(t, list, "approvals-table"), "Taxi")
+	res = fin.post(claim+"/reimburse", nil)
+	require.Equal(t, http.StatusSeeOther, res.status)
+	_, found := byTestID(fin.get("/approvals/reimburse").doc, "approvals-row")
+	require.False(t, found)
+}
