@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -196,6 +197,25 @@ func TestApprovalsAPI(t *testing.T) {
 	res = b.api(t, http.MethodGet, "/approval-policies/purchase", mgr, nil)
 	require.Equal(t, http.StatusOK, res.status)
 	require.Equal(t, true, res.json["default"])
+	admin := b.pat(t, b.tenantA.ID, b.usersA[identity.RoleAdmin], identity.AdminSettings, identity.ApprovalsDecide)
+	step := map[string]any{"name": "Manager", "approver": "manager", "mode": "any"}
+	res = b.api(t, http.MethodPut, "/approval-policies/purchase", admin, map[string]any{"version": 0, "bands": []any{
+		map[string]any{"from": 0, "to": 50000, "steps": []any{step}}, map[string]any{"from": 60000, "steps": []any{step}}}})
+	requireProblem(t, res, http.StatusUnprocessableEntity, "validation")
+	require.Contains(t, string(res.body), "have no band")
+	res = b.api(t, http.MethodPut, "/approval-policies/purchase", admin, map[string]any{"version": 0, "bands": []any{
+		map[string]any{"from": 0, "steps": []any{step}}}})
+	require.Equal(t, http.StatusOK, res.status, string(res.body))
+	require.EqualValues(t, 1, res.json["version"])
+
+	res = b.api(t, http.MethodPost, "/approval-delegations", mgr, map[string]any{"delegate_id": b.usersA[identity.RoleManager].ID.String(),
+		"starts_on": "2026-01-01", "ends_on": "2099-01-01"})
+	require.Equal(t, http.StatusUnprocessableEntity, res.status, string(res.body))
+	res = b.api(t, http.MethodPost, "/approval-delegations", mgr, map[string]any{"delegate_id": b.usersA[identity.RoleFinance].ID.String(),
+		"starts_on": time.Now().Format(time.DateOnly), "ends_on": time.Now().AddDate(0, 0, 7).Format(time.DateOnly)})
+	require.Equal(t, http.StatusCreated, res.status, string(res.body))
+	res = b.api(t, http.MethodGet, "/approval-delegations", mgr, nil)
+	require.Len(t, res.json["data"], 1)
 }
 
 func TestApprovalsExpenseClaimReceipts(t *testing.T) {
@@ -263,4 +283,43 @@ func TestApprovalsExpenseClaimReceipts(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, res.status)
 	_, found := byTestID(fin.get("/approvals/reimburse").doc, "approvals-row")
 	require.False(t, found)
+}
+
+func TestApprovalsBulkApprove(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.approvalsManagerSet(t)
+	ctx := context.Background()
+	emp := store.Scope{TenantID: b.tenantA.ID, ActorID: b.usersA[identity.RoleEmployee].ID}
+	var ids []string
+	for _, title := range []string{"Desk lamp", "Keyboard", "Mouse"} {
+		r, err := approvals.RequestCreate(ctx, b.db, emp, approvals.RequestFields{Type: approvals.TypeGeneral, Title: title, Amount: 2000})
+		require.NoError(t, err)
+		_, err = approvals.RequestSubmit(ctx, b.db, emp, r.ID, r.Version)
+		require.NoError(t, err)
+		ids = append(ids, r.ID.String())
+	}
+	mgr := b.signedIn(t, b.usersA[identity.RoleManager])
+	inbox := mgr.get("/approvals/inbox")
+	require.Equal(t, "3", testID(t, inbox, "approvals-count-inbox"))
+	res := mgr.post("/approvals/inbox/approve", url.Values{"id": {ids[0], ids[2]}, "comment": {"Approved in bulk"}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	inbox = mgr.get("/approvals/inbox")
+	require.Equal(t, "1", testID(t, inbox, "approvals-count-inbox"))
+	require.Contains(t, testID(t, inbox, "inbox-table"), "Keyboard")
+	d, err := approvals.RequestGet(ctx, b.db, emp, mustID(t, ids[2]))
+	require.NoError(t, err)
+	require.Equal(t, approvals.StatusApproved, d.Status)
+	require.Equal(t, "Approved in bulk", d.Route[0].Decisions[0].Comment)
+	// Nothing selected: 422 with the reason.
+	res = mgr.post("/approvals/inbox/approve", url.Values{"comment": {"x"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.status)
+	require.Contains(t, testID(t, res, "error-summary"), "Select the requests")
+}
+
+func mustID(t *testing.T, s string) store.ID {
+	t.Helper()
+	id, err := store.ParseID(s)
+	require.NoError(t, err)
+	return id
 }
