@@ -377,7 +377,7 @@ func ApproverChoices(ctx context.Context, db *store.DB, scope store.Scope) ([]Ap
 	return out, err
 }
 
-// stepLabel describes who approves a step, for screens and messages.
+// Who describes who approves a step, for screens and messages.
 func (s Step) Who() string {
 	switch s.Approver {
 	case ApproverManager:

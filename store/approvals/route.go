@@ -50,7 +50,7 @@ type plannedStep struct {
 	note      string
 }
 
-// activeMembers returns the active members among ids with a role that may approve, excluding requester.
+// activeApprovers returns the active members with a role that may approve who match query.
 func activeApprovers(ctx context.Context, tx *store.Tx, query string, args ...any) ([]store.ID, error) {
 	var ids []store.ID
 	if err := tx.SelectContext(ctx, &ids, `
@@ -117,7 +117,7 @@ func planRoute(ctx context.Context, tx *store.Tx, r *Request, pol *Policy, s *Se
 	return out, nil
 }
 
-// RouteSubmit freezes the route of r (already locked) for a new round and activates its first step.
+// routeStart freezes the route of r (already locked) for a new round and activates its first step.
 func routeStart(ctx context.Context, tx *store.Tx, r *Request, steps []plannedStep, cal Calendar, now time.Time) (int, error) {
 	round := r.Round + 1
 	for i, ps := range steps {
