@@ -323,3 +323,40 @@ func mustID(t *testing.T, s string) store.ID {
 	require.NoError(t, err)
 	return id
 }
+
+func TestApprovalsEditDraft(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	emp := b.signedIn(t, b.usersA[identity.RoleEmployee])
+	emp.get("/approvals/new?type=purchase")
+	res := emp.post("/approvals", url.Values{"type": {"purchase"}, "title": {"Paper"},
+		"line0_description": {"Copy paper"}, "line0_quantity": {"10"}, "line0_unit_cost": {"4.50"},
+		"line3_description": {"Toner"}, "line3_quantity": {"2"}, "line3_unit_cost": {"60.00"}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	draft := res.location()
+	require.Equal(t, "EUR 165.00", testID(t, emp.get(draft), "request-amount"))
+
+	edit := emp.get(draft + "/edit")
+	require.Equal(t, http.StatusOK, edit.status)
+	require.Equal(t, "Toner", inputValue(edit.doc, "line1_description"), "saved lines come back in order, without gaps")
+	version := inputValue(edit.doc, "version")
+	form := url.Values{"version": {version}, "title": {"Paper and toner"},
+		"line0_description": {"Copy paper"}, "line0_quantity": {"20"}, "line0_unit_cost": {"4.50"},
+		"line1_description": {"Toner"}, "line1_quantity": {"2"}, "line1_unit_cost": {"60.00"}}
+	res = emp.post(draft, form)
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	require.Equal(t, "EUR 210.00", testID(t, emp.get(draft), "request-amount"))
+	// The same form again carries a stale version: refused, nothing changed.
+	res = emp.post(draft, form)
+	require.Equal(t, http.StatusConflict, res.status)
+	// A reader may see the draft, not edit it; another tenant finds nothing.
+	other := b.signedIn(t, b.usersA[identity.RoleManager])
+	res = other.get(draft + "/edit")
+	require.Equal(t, http.StatusSeeOther, res.status)
+	require.Equal(t, draft, res.location())
+	form.Del("_csrf") // the employee's token, added to form by their post
+	other.get(draft)
+	res = other.post(draft, form)
+	require.Equal(t, http.StatusNotFound, res.status, "only the requester may change it: %s", textOf(res.doc))
+	require.Equal(t, http.StatusNotFound, b.signedIn(t, b.usersB[identity.RoleAdmin]).get(draft+"/edit").status)
+}
