@@ -194,6 +194,8 @@ func (h *Handler) approvalsInboxView(c echo.Context) (apview.InboxView, error) {
 	for _, it := range res.Items {
 		row := h.requestRow(c, it.Request)
 		row.Step = strconv.Itoa(it.Position) + ". " + it.StepName
+		// The checkbox names the step on screen, so a bulk approval never lands on a step that moved on.
+		row.ID = it.ID.String() + ":" + strconv.Itoa(it.Round) + ":" + strconv.Itoa(it.Position)
 		if it.Delegated(a.UserID) {
 			row.For = "on behalf of " + it.ForName
 		}
@@ -229,11 +231,23 @@ func (h *Handler) approvalsBulkApprove(c echo.Context) error {
 		return err
 	}
 	comment := strings.TrimSpace(form.Get("comment"))
-	var ids []store.ID
+	type shown struct {
+		id              store.ID
+		round, position int
+	}
+	var ids []shown
 	for _, raw := range form["id"] {
-		if id, err := store.ParseID(raw); err == nil {
-			ids = append(ids, id)
+		parts := strings.Split(raw, ":")
+		id, err := store.ParseID(parts[0])
+		if err != nil {
+			continue
 		}
+		s := shown{id: id}
+		if len(parts) == 3 {
+			s.round, _ = strconv.Atoi(parts[1])
+			s.position, _ = strconv.Atoi(parts[2])
+		}
+		ids = append(ids, s)
 	}
 	if len(ids) == 0 || len(ids) > 200 || len([]rune(comment)) > 2000 {
 		v, err := h.approvalsInboxView(c)
@@ -249,8 +263,9 @@ func (h *Handler) approvalsBulkApprove(c echo.Context) error {
 	}
 	var done int
 	var problems []string
-	for _, id := range ids {
-		r, err := approvals.StepDecide(ctx, h.db, scope(c), approvals.DecideParams{RequestID: id, Decision: approvals.DecisionApprove, Comment: comment})
+	for _, x := range ids {
+		_, err := approvals.StepDecide(ctx, h.db, scope(c), approvals.DecideParams{RequestID: x.id, Round: x.round, Position: x.position,
+			Decision: approvals.DecisionApprove, Comment: comment})
 		if err != nil {
 			if store.ErrorCode(err) == store.Internal {
 				return err
@@ -258,7 +273,6 @@ func (h *Handler) approvalsBulkApprove(c echo.Context) error {
 			problems = append(problems, store.ErrorMessage(err))
 			continue
 		}
-		_ = r
 		done++
 	}
 	msg := fmt.Sprintf("Approved %d of %d selected requests.", done, len(ids))

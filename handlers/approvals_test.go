@@ -302,7 +302,15 @@ func TestApprovalsBulkApprove(t *testing.T) {
 	mgr := b.signedIn(t, b.usersA[identity.RoleManager])
 	inbox := mgr.get("/approvals/inbox")
 	require.Equal(t, "3", testID(t, inbox, "approvals-count-inbox"))
-	res := mgr.post("/approvals/inbox/approve", url.Values{"id": {ids[0], ids[2]}, "comment": {"Approved in bulk"}})
+	var boxes []string
+	for _, in := range elements(inbox.doc, "input") {
+		if attr(in, "name") == "id" && (strings.HasPrefix(attr(in, "value"), ids[0]+":") || strings.HasPrefix(attr(in, "value"), ids[2]+":")) {
+			boxes = append(boxes, attr(in, "value"))
+		}
+	}
+	require.Len(t, boxes, 2)
+	require.Equal(t, ids[0]+":1:1", boxes[0], "each box names the step shown")
+	res := mgr.post("/approvals/inbox/approve", url.Values{"id": boxes, "comment": {"Approved in bulk"}})
 	require.Equal(t, http.StatusSeeOther, res.status, res.body)
 	inbox = mgr.get("/approvals/inbox")
 	require.Equal(t, "1", testID(t, inbox, "approvals-count-inbox"))
