@@ -12,6 +12,7 @@ import (
 	"ledgerline/store"
 	"ledgerline/store/approvals"
 	"ledgerline/store/identity"
+	"ledgerline/store/notify"
 )
 
 func TestBusinessHours(t *testing.T) {
@@ -179,6 +180,15 @@ func TestPurchaseFlowAndSideEffects(t *testing.T) {
 	r, err = approvals.RequestSubmit(ctx, tb.db, tb.as("emp"), r.ID, r.Version)
 	require.NoError(t, err)
 	require.Equal(t, approvals.StatusPending, r.Status)
+	// The manager is told in the app and by e-mail, with a link to the request.
+	notes, err := notify.ListUnread(ctx, tb.db, tb.as("manager"), 0)
+	require.NoError(t, err)
+	require.Len(t, notes, 1)
+	require.Equal(t, "/approvals/"+r.ID.String(), notes[0].Link)
+	require.Contains(t, notes[0].Title, r.Ref())
+	var mails int
+	require.NoError(t, tb.db.X.GetContext(ctx, &mails, `SELECT count(*) FROM river_job WHERE kind = 'email_send' AND args->>'to' LIKE 'manager-%'`))
+	require.Equal(t, 1, mails)
 	_, err = approvals.RequestUpdate(ctx, tb.db, tb.as("emp"), approvals.RequestUpdateParams{ID: r.ID, Version: r.Version, RequestFields: f})
 	requireCode(t, err, store.Invalid, "cannot be changed")
 
