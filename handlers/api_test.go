@@ -617,7 +617,21 @@ var apiScopeMatrix = []apiScopeRow{
 
 var apiBillingScopes = []apiScopeRow{}
 
-var apiApprovalsScopes = []apiScopeRow{}
+var apiApprovalsScopes = []apiScopeRow{
+	{"GET", "/api/v1/approval-requests", "approvals.read"},
+	{"GET", "/api/v1/my/approval-requests", "approvals.submit"},
+	{"GET", "/api/v1/approval-requests/:id", ""},
+	{"POST", "/api/v1/approval-requests", "approvals.submit"},
+	{"POST", "/api/v1/approval-requests/:id/submit", "approvals.submit"},
+	{"POST", "/api/v1/approval-requests/:id/withdraw", "approvals.submit"},
+	{"POST", "/api/v1/approval-requests/:id/decisions", "approvals.decide"},
+	{"GET", "/api/v1/approval-inbox", "approvals.decide"},
+	{"GET", "/api/v1/approval-delegations", "approvals.decide"},
+	{"POST", "/api/v1/approval-delegations", "approvals.decide"},
+	{"POST", "/api/v1/approval-delegations/:id/revoke", "approvals.decide"},
+	{"GET", "/api/v1/approval-policies/:type", "approvals.read"},
+	{"PUT", "/api/v1/approval-policies/:type", "admin.settings"},
+}
 
 var apiExportsScopes = []apiScopeRow{
 	{"POST", "/api/v1/exports", "exports.run"},

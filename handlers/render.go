@@ -61,7 +61,11 @@ func (h *Handler) shell(c echo.Context, title string) layout.Shell {
 		if item.operatorsOnly && !h.isPlatformOperator(a) {
 			continue
 		}
-		s.Nav = append(s.Nav, layout.NavItem{Label: item.label, Href: item.href, Icon: item.icon, Active: navActive(path, item.href)})
+		nav := layout.NavItem{Label: item.label, Href: item.href, Icon: item.icon, Active: navActive(path, item.href)}
+		if item.href == "/approvals" {
+			nav.Count = h.approvalsNavCount(c)
+		}
+		s.Nav = append(s.Nav, nav)
 	}
 	return s
 }

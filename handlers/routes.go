@@ -155,7 +155,35 @@ func (h *Handler) billingRoutes(app *echo.Group) {
 }
 
 // approvalsRoutes: requests, decisions, delegations and approval policies (approvals*.go).
+// Each store operation checks the actor's right again; a request's own page and actions are open to every
+// signed-in member at the route, because the store decides per request (requester, approver, delegate,
+// reader) and answers 404 to anyone else.
 func (h *Handler) approvalsRoutes(app *echo.Group) {
+	app.GET("/approvals", h.approvalsMine, h.require(identity.ApprovalsSubmit))
+	app.POST("/approvals", h.approvalsCreate, h.require(identity.ApprovalsSubmit))
+	app.GET("/approvals/new", h.approvalsNew, h.require(identity.ApprovalsSubmit))
+	app.GET("/approvals/inbox", h.approvalsInbox, h.require(identity.ApprovalsDecide))
+	app.POST("/approvals/inbox/approve", h.approvalsBulkApprove, h.require(identity.ApprovalsDecide))
+	app.GET("/approvals/all", h.approvalsAll, h.require(identity.ApprovalsRead))
+	app.GET("/approvals/reimburse", h.approvalsReimburseList, h.require(identity.BillingWrite))
+	app.GET("/approvals/delegations", h.approvalsDelegations, h.require(identity.ApprovalsDecide))
+	app.POST("/approvals/delegations", h.approvalsDelegationCreate, h.require(identity.ApprovalsDecide))
+	app.POST("/approvals/delegations/:id/revoke", h.approvalsDelegationRevoke, h.require(identity.ApprovalsDecide))
+	app.GET("/approvals/policies", h.approvalsPolicies, h.require(identity.AdminSettings))
+	app.GET("/approvals/policies/:type", h.approvalsPolicyEdit, h.require(identity.AdminSettings))
+	app.POST("/approvals/policies/:type", h.approvalsPolicySave, h.require(identity.AdminSettings))
+	app.GET("/approvals/settings", h.approvalsSettings, h.require(identity.AdminSettings))
+	app.POST("/approvals/settings", h.approvalsSettingsSave, h.require(identity.AdminSettings))
+	app.GET("/approvals/:id", h.approvalsShow)
+	app.POST("/approvals/:id", h.approvalsUpdate, h.require(identity.ApprovalsSubmit))
+	app.GET("/approvals/:id/edit", h.approvalsEdit, h.require(identity.ApprovalsSubmit))
+	app.POST("/approvals/:id/submit", h.approvalsSubmit, h.require(identity.ApprovalsSubmit))
+	app.POST("/approvals/:id/withdraw", h.approvalsWithdraw, h.require(identity.ApprovalsSubmit))
+	app.POST("/approvals/:id/decide", h.approvalsDecide, h.require(identity.ApprovalsDecide))
+	app.POST("/approvals/:id/reimburse", h.approvalsReimburse, h.require(identity.BillingWrite))
+	app.POST("/approvals/:id/receipts", h.approvalsReceiptUpload, h.require(identity.ApprovalsSubmit))
+	app.GET("/approvals/:id/receipts/:file", h.approvalsReceiptDownload)
+	app.POST("/approvals/:id/receipts/:file/delete", h.approvalsReceiptRemove, h.require(identity.ApprovalsSubmit))
 }
 
 // exportsRoutes: exports, the export center, scheduled reports and notifications (exports*.go).

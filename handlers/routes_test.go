@@ -185,7 +185,50 @@ var routeMatrix = []matrixRow{
 var billingMatrix = []matrixRow{}
 
 // approvalsMatrix: requests, decisions, delegations and policies.
-var approvalsMatrix = []matrixRow{}
+// :id is a request of tenant B for every /approvals/ route (delegation ids included: none match), so a
+// member who passes the route's permission gets 404 from the store.
+var approvalsMatrix = []matrixRow{
+	// method  route                                         admin manager finance employee auditor signed-out
+	{"GET", "/approvals", 200, 200, 200, 200, 403, 303},
+	{"POST", "/approvals", 404, 404, 404, 404, 403, 303},
+	{"GET", "/approvals/new", 200, 200, 200, 200, 403, 303},
+	{"GET", "/approvals/inbox", 200, 200, 200, 403, 403, 303},
+	{"POST", "/approvals/inbox/approve", 422, 422, 422, 403, 403, 303},
+	{"GET", "/approvals/all", 200, 200, 200, 403, 200, 303},
+	{"GET", "/approvals/reimburse", 200, 403, 200, 403, 403, 303},
+	{"GET", "/approvals/delegations", 200, 200, 200, 403, 403, 303},
+	{"POST", "/approvals/delegations", 422, 422, 422, 403, 403, 303},
+	{"POST", "/approvals/delegations/:id/revoke", 404, 404, 404, 403, 403, 303},
+	{"GET", "/approvals/policies", 200, 403, 403, 403, 403, 303},
+	{"GET", "/approvals/policies/:type", 404, 403, 403, 403, 403, 303},
+	{"POST", "/approvals/policies/:type", 404, 403, 403, 403, 403, 303},
+	{"GET", "/approvals/settings", 200, 403, 403, 403, 403, 303},
+	{"POST", "/approvals/settings", 422, 403, 403, 403, 403, 303},
+	{"GET", "/approvals/:id", 404, 404, 404, 404, 404, 303},
+	{"POST", "/approvals/:id", 404, 404, 404, 404, 403, 303},
+	{"GET", "/approvals/:id/edit", 404, 404, 404, 404, 403, 303},
+	{"POST", "/approvals/:id/submit", 404, 404, 404, 404, 403, 303},
+	{"POST", "/approvals/:id/withdraw", 404, 404, 404, 404, 403, 303},
+	{"POST", "/approvals/:id/decide", 404, 404, 404, 403, 403, 303},
+	{"POST", "/approvals/:id/reimburse", 404, 403, 404, 403, 403, 303},
+	{"POST", "/approvals/:id/receipts", 404, 404, 404, 404, 403, 303},
+	{"GET", "/approvals/:id/receipts/:file", 404, 404, 404, 404, 404, 303},
+	{"POST", "/approvals/:id/receipts/:file/delete", 404, 404, 404, 404, 403, 303},
+	// API v1 (api_approvals.go): sessions do not count there, a bearer token is needed.
+	{"GET", "/api/v1/approval-requests", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/my/approval-requests", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/approval-requests/:id", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/approval-requests", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/approval-requests/:id/submit", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/approval-requests/:id/withdraw", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/approval-requests/:id/decisions", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/approval-inbox", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/approval-delegations", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/approval-delegations", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/approval-delegations/:id/revoke", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/approval-policies/:type", 401, 401, 401, 401, 401, 401},
+	{"PUT", "/api/v1/approval-policies/:type", 401, 401, 401, 401, 401, 401},
+}
 
 // exportsMatrix: exports, the export center, scheduled reports, notifications and the dashboard.
 var exportsMatrix = []matrixRow{
@@ -252,6 +295,7 @@ func (b *testBundle) matrixIDs(t *testing.T) map[string]string {
 		"/api/v1/audit-events/": events[0].ID.String(),
 		"/api/v1/users/":        b.usersB[identity.RoleEmployee].ID.String(),
 		"/api/v1/departments/":  b.deptB.ID.String(),
+		"/approvals/":           b.approvalB(t).String(),
 
 		"/exports/":        exportB,
 		"/api/v1/exports/": exportB,

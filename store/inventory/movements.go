@@ -118,8 +118,10 @@ func required(f *store.FieldErrors, field string, id store.ID, msg string) {
 	}
 }
 
-// postIn runs a posting in its own transaction after checking permission p.
-func postIn(ctx context.Context, db *store.DB, scope store.Scope, p identity.Permission, build func(tx *store.Tx) (posting, error)) (*Movement, error) {
+// postIn runs a posting in its own transaction after checking permission p; then, if given, runs after
+// the posting in the same transaction.
+func postIn(ctx context.Context, db *store.DB, scope store.Scope, p identity.Permission, build func(tx *store.Tx) (posting, error),
+	then ...func(tx *store.Tx, m *Movement) error) (*Movement, error) {
 	var m *Movement
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
 		if err := permit(ctx, tx, p); err != nil {
@@ -129,8 +131,15 @@ func postIn(ctx context.Context, db *store.DB, scope store.Scope, p identity.Per
 		if err != nil {
 			return err
 		}
-		m, err = post(ctx, tx, ps)
-		return err
+		if m, err = post(ctx, tx, ps); err != nil {
+			return err
+		}
+		for _, fn := range then {
+			if err := fn(tx, m); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -150,8 +159,9 @@ type ReceiveParams struct {
 	MovementInfo
 }
 
-// Receive posts a receipt and updates the item's moving average cost. An inactive item cannot be
-// received. The actor needs InventoryWrite.
+// Receive posts a receipt and updates the item's moving average cost. A receipt whose reference matches
+// open expected receipts of the item fulfils them (see ExpectGoods). An inactive item cannot be received.
+// The actor needs InventoryWrite.
 func Receive(ctx context.Context, db *store.DB, scope store.Scope, p ReceiveParams) (*Movement, error) {
 	var f store.FieldErrors
 	required(&f, "item_id", p.ItemID, "Choose an item.")
@@ -185,6 +195,8 @@ func Receive(ctx context.Context, db *store.DB, scope store.Scope, p ReceivePara
 			checkTracking: true, valueReceipts: true,
 			legs: []leg{{itemID: p.ItemID, locationID: p.LocationID, batch: p.Batch, qty: p.Quantity, unitCost: &cost, currency: &cur}},
 		}, nil
+	}, func(tx *store.Tx, _ *Movement) error {
+		return expectedFulfil(ctx, tx, p.ItemID, p.Quantity, p.Reference)
 	})
 }
 
