@@ -66,39 +66,22 @@ func (w *LowStockNotifyWorker) Work(ctx context.Context, job *river.Job[LowStock
 // LowStockNotifyTenant tells one tenant's managers and admins about its new low-stock crossings, in the
 // app and by e-mail, and returns the number of crossings and of notifications written.
 func LowStockNotifyTenant(ctx context.Context, db *store.DB, tenantID store.ID) (int, int, error) {
-	items, err := inventory.LowStockCrossings(ctx, db, tenantID)
-	if err != nil || len(items) == 0 {
-		return 0, 0, err
-	}
-	type message struct{ title, body, link string }
-	var msgs []message
-	line := func(it inventory.Item) string {
-		return fmt.Sprintf("%s %s: %s %s on hand, reorder point %s, reorder quantity %s.", it.SKU, it.Name,
-			it.OnHand, it.Unit, it.ReorderPoint, it.ReorderQty)
-	}
-	if len(items) <= lowStockDigestAfter {
-		for _, it := range items {
-			msgs = append(msgs, message{title: "Low stock: " + it.SKU + " " + it.Name, body: line(it),
-				link: "/inventory/items/" + it.ID.String()})
+	crossings, written := 0, 0
+	// The marks and the notifications commit together: a failure leaves the crossings unmarked, so the
+	// next run tells them, and a success never tells them again.
+	err := db.InTenant(ctx, store.Scope{TenantID: tenantID}, func(tx *store.Tx) error {
+		crossings, written = 0, 0
+		items, err := inventory.LowStockCrossingsTx(ctx, tx)
+		if err != nil || len(items) == 0 {
+			return err
 		}
-	} else {
-		var b strings.Builder
-		for _, it := range items[:lowStockDigestAfter] {
-			b.WriteString(line(it) + "\n")
-		}
-		fmt.Fprintf(&b, "…and %d more. See the low stock list.", len(items)-lowStockDigestAfter)
-		msgs = append(msgs, message{title: fmt.Sprintf("Low stock: %d items at or below their reorder point", len(items)),
-			body: b.String(), link: "/inventory/low-stock"})
-	}
-	written := 0
-	err = db.InTenant(ctx, store.Scope{TenantID: tenantID}, func(tx *store.Tx) error {
-		written = 0
+		crossings = len(items)
 		to, err := notify.RecipientsTx(ctx, tx, string(identity.RoleAdmin), string(identity.RoleManager))
 		if err != nil {
 			return err
 		}
 		for _, r := range to {
-			for _, m := range msgs {
+			for _, m := range lowStockMessages(items) {
 				if err := notify.InApp(ctx, tx, notify.InAppParams{UserID: r.UserID, Kind: "inventory.low_stock",
 					Title: m.title, Body: m.body, Link: m.link}); err != nil {
 					return err
@@ -115,5 +98,31 @@ func LowStockNotifyTenant(ctx context.Context, db *store.DB, tenantID store.ID) 
 	if err != nil {
 		return 0, 0, err
 	}
-	return len(items), written, nil
+	return crossings, written, nil
+}
+
+type lowStockMessage struct{ title, body, link string }
+
+// lowStockMessages tells each crossing in a message of its own, or all of them in one digest when there
+// are many.
+func lowStockMessages(items []inventory.Item) []lowStockMessage {
+	line := func(it inventory.Item) string {
+		return fmt.Sprintf("%s %s: %s %s on hand, reorder point %s, reorder quantity %s.", it.SKU, it.Name,
+			it.OnHand, it.Unit, it.ReorderPoint, it.ReorderQty)
+	}
+	if len(items) <= lowStockDigestAfter {
+		msgs := make([]lowStockMessage, 0, len(items))
+		for _, it := range items {
+			msgs = append(msgs, lowStockMessage{title: "Low stock: " + it.SKU + " " + it.Name, body: line(it),
+				link: "/inventory/items/" + it.ID.String()})
+		}
+		return msgs
+	}
+	var b strings.Builder
+	for _, it := range items[:lowStockDigestAfter] {
+		b.WriteString(line(it) + "\n")
+	}
+	fmt.Fprintf(&b, "…and %d more. See the low stock list.", len(items)-lowStockDigestAfter)
+	return []lowStockMessage{{title: fmt.Sprintf("Low stock: %d items at or below their reorder point", len(items)),
+		body: b.String(), link: "/inventory/low-stock"}}
 }

@@ -302,27 +302,32 @@ func LowStockList(ctx context.Context, db *store.DB, scope store.Scope, p LowSto
 // stock rose above the reorder point (the ledger clears the mark) and fell again. It runs as the system.
 func LowStockCrossings(ctx context.Context, db *store.DB, tenantID store.ID) ([]Item, error) {
 	var out []Item
-	err := db.InTenant(ctx, store.Scope{TenantID: tenantID}, func(tx *store.Tx) error {
-		if err := tx.SelectContext(ctx, &out, `
-			UPDATE inventory_items i SET low_notified = true
-			WHERE i.tenant_id = $1 AND i.deleted_at IS NULL AND i.reorder_point > 0 AND i.on_hand <= i.reorder_point
-			  AND i.status = 'active' AND NOT i.low_notified
-			RETURNING `+itemColumns, tenantID); err != nil {
-			return fmt.Errorf("error marking low-stock crossings: %w", err)
-		}
-		// Each crossing is a business event too (webhooks), recorded with the mark so it happens once.
-		for _, it := range out {
-			if _, err := events.Record(ctx, tx, events.RecordParams{Type: events.StockLow, Data: map[string]any{
-				"item_id": it.ID, "sku": it.SKU, "name": it.Name, "unit": it.Unit,
-				"on_hand": it.OnHand.String(), "reorder_point": it.ReorderPoint.String(), "reorder_qty": it.ReorderQty.String(),
-			}}); err != nil {
-				return err
-			}
-		}
-		return nil
+	err := db.InTenant(ctx, store.Scope{TenantID: tenantID}, func(tx *store.Tx) (err error) {
+		out, err = LowStockCrossingsTx(ctx, tx)
+		return err
 	})
-	if err != nil {
-		return nil, err
+	return out, err
+}
+
+// LowStockCrossingsTx is LowStockCrossings inside the caller's transaction (of tx's tenant), so whatever
+// the caller does about the crossings (notifications) commits together with the marks, or not at all.
+func LowStockCrossingsTx(ctx context.Context, tx *store.Tx) ([]Item, error) {
+	var out []Item
+	if err := tx.SelectContext(ctx, &out, `
+		UPDATE inventory_items i SET low_notified = true
+		WHERE i.tenant_id = $1 AND i.deleted_at IS NULL AND i.reorder_point > 0 AND i.on_hand <= i.reorder_point
+		  AND i.status = 'active' AND NOT i.low_notified
+		RETURNING `+itemColumns, tx.Scope.TenantID); err != nil {
+		return nil, fmt.Errorf("error marking low-stock crossings: %w", err)
+	}
+	// Each crossing is a business event too (webhooks), recorded with the mark so it happens once.
+	for _, it := range out {
+		if _, err := events.Record(ctx, tx, events.RecordParams{Type: events.StockLow, Data: map[string]any{
+			"item_id": it.ID, "sku": it.SKU, "name": it.Name, "unit": it.Unit,
+			"on_hand": it.OnHand.String(), "reorder_point": it.ReorderPoint.String(), "reorder_qty": it.ReorderQty.String(),
+		}}); err != nil {
+			return nil, err
+		}
 	}
 	sortItemsBySKU(out)
 	return out, nil

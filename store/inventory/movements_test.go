@@ -572,6 +572,17 @@ func TestValuationAndLowStock(t *testing.T) {
 	require.Equal(t, int64(875), got.StockValue)
 	require.True(t, got.Low())
 
+	// A caller whose follow-up fails (its notifications, say) rolls the marks back with it: the crossing
+	// is reported again by the next run, not lost.
+	errNotify := errors.New("notifications failed")
+	err = tb.db.InTenant(ctx, store.Scope{TenantID: tb.a}, func(tx *store.Tx) error {
+		cross, err := inventory.LowStockCrossingsTx(ctx, tx)
+		require.NoError(t, err)
+		require.Len(t, cross, 1)
+		return errNotify
+	})
+	require.ErrorIs(t, err, errNotify)
+
 	// Crossing reported once; again only after rising above and falling again.
 	cross, err := inventory.LowStockCrossings(ctx, tb.db, tb.a)
 	require.NoError(t, err)
