@@ -530,17 +530,14 @@ func (h *Handler) inventoryLedger(c echo.Context) error {
 			return err
 		}
 	}
-	// Name the items of this page (at most a page's worth of lookups, each by primary key).
-	items := map[store.ID]inventory.Item{}
+	// Name the items of this page, all in one query.
+	ids := make([]store.ID, 0, len(res.Lines))
 	for _, l := range res.Lines {
-		if _, ok := items[l.ItemID]; ok {
-			continue
-		}
-		it, err := inventory.ItemGet(ctx, h.db, scope(c), l.ItemID)
-		if err != nil {
-			return err
-		}
-		items[l.ItemID] = *it
+		ids = append(ids, l.ItemID)
+	}
+	items, err := inventory.ItemsGet(ctx, h.db, scope(c), ids)
+	if err != nil {
+		return err
 	}
 	v.Locations = locationOptions(locs, "All locations", v.LocationID)
 	v.Kinds = []invview.Option{{Value: "", Label: "All kinds", Selected: v.Kind == ""}}

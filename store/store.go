@@ -34,6 +34,8 @@ type DB struct {
 type OpenOpts struct {
 	MaxConns int32
 	Secrets  *Sealer
+	// CountStatements installs the pgx tracer that counts statements per context (see CountStatements).
+	CountStatements bool
 }
 
 // Open connects to url and checks that the server answers. Errors name the URL with its password hidden.
@@ -48,6 +50,9 @@ func Open(ctx context.Context, dbURL string, opts OpenOpts) (*DB, error) {
 	cfg.MaxConnIdleTime = 5 * time.Minute
 	cfg.HealthCheckPeriod = 15 * time.Second
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	if opts.CountStatements {
+		cfg.ConnConfig.Tracer = statementTracer{}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("error connecting to PostgreSQL at %s: %w", RedactURL(dbURL), err)
@@ -184,6 +189,8 @@ func (db *DB) runTx(ctx context.Context, scope Scope, fn func(tx *Tx) error) (er
 	if err = fn(&Tx{Tx: sqlTx, Scope: scope, db: db}); err != nil {
 		return err
 	}
+	// database/sql commits without the caller's context, so the tracer cannot see the COMMIT: count it here.
+	countStatement(ctx, 1)
 	if err = sqlTx.Commit(); err != nil {
 		return fmt.Errorf("error committing transaction: %w", err)
 	}
