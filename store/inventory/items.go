@@ -385,7 +385,10 @@ const (
 )
 
 // itemSortKeys is the whitelist of sort expressions and the type their cursor value casts to.
-var itemSortKeys = map[ItemSort]struct{ expr, cast string }{
+// itemSortKey is a sort's column and the type its cursor value is cast to.
+type itemSortKey struct{ expr, cast string }
+
+var itemSortKeys = map[ItemSort]itemSortKey{
 	SortSKU:    {"i.sku_key", "text"},
 	SortName:   {"i.name_key", "text"},
 	SortOnHand: {"i.on_hand_key", "bigint"},
@@ -441,7 +444,52 @@ func ItemList(ctx context.Context, db *store.DB, scope store.Scope, p ItemListPa
 		cur = &c
 	}
 
-	args := []any{scope.TenantID}
+	search := strings.TrimSpace(p.Search)
+	if r := []rune(search); len(r) > ItemSearchMaxLength {
+		search = string(r[:ItemSearchMaxLength])
+	}
+	var query string
+	var args []any
+	if len([]rune(search)) >= 3 {
+		query, args = itemSearchPageQuery(p, key, search, cur)
+	} else {
+		query, args = itemListQuery(p, key, search, cur)
+	}
+	args[0] = scope.TenantID
+
+	var rows []struct {
+		Item
+		SortKey string `db:"sort_key"`
+	}
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.InventoryRead); err != nil {
+			return err
+		}
+		if err := tx.SelectContext(ctx, &rows, query, args...); err != nil {
+			return fmt.Errorf("error listing items: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &ItemListResult{}
+	if len(rows) > p.Limit {
+		last := rows[p.Limit-1]
+		rows = rows[:p.Limit]
+		res.Next = itemCursor{sort: p.Sort, desc: p.Desc, key: last.SortKey, id: last.ID}.encode()
+	}
+	res.Items = make([]Item, len(rows))
+	for i, r := range rows {
+		res.Items[i] = r.Item
+	}
+	return res, nil
+}
+
+// itemListQuery is the list's query without a search of three or more characters: every filter a fixed
+// SQL fragment added only when used, so the planner sees the predicates of the partial indexes.
+func itemListQuery(p ItemListParams, key itemSortKey, search string, cur *itemCursor) (string, []any) {
+	args := []any{nil}
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
@@ -453,17 +501,9 @@ func ItemList(ctx context.Context, db *store.DB, scope store.Scope, p ItemListPa
 	} else {
 		q.WriteString(` AND i.deleted_at IS NULL`)
 	}
-	if s := strings.TrimSpace(p.Search); s != "" {
-		if r := []rune(s); len(r) > ItemSearchMaxLength {
-			s = string(r[:ItemSearchMaxLength])
-		}
-		n := arg("%" + likeEscaper.Replace(s) + "%")
-		if len([]rune(s)) >= 3 {
-			// Long enough for the trigram indexes, which only the search function can use (see the migration).
-			q.WriteString(` AND i.id IN (SELECT s.id FROM inventory_item_search(` + n + `) s)`)
-		} else {
-			q.WriteString(` AND (i.sku ILIKE ` + n + ` OR i.name ILIKE ` + n + `)`)
-		}
+	if search != "" {
+		n := arg("%" + likeEscaper.Replace(search) + "%")
+		q.WriteString(` AND (i.sku ILIKE ` + n + ` OR i.name ILIKE ` + n + `)`)
 	}
 	if c := strings.TrimSpace(p.Category); c != "" {
 		q.WriteString(` AND i.category_key = ` + arg(strings.ToLower(c)))
@@ -488,34 +528,30 @@ func ItemList(ctx context.Context, db *store.DB, scope store.Scope, p ItemListPa
 		q.WriteString(` AND ` + key.expr + ` ` + cmp + `= ` + k + ` AND (` + key.expr + ` ` + cmp + ` ` + k + ` OR i.id ` + cmp + ` ` + id + `)`)
 	}
 	q.WriteString(` ORDER BY ` + key.expr + dir + `, i.id` + dir + ` LIMIT ` + arg(p.Limit+1))
+	return q.String(), args
+}
 
-	var rows []struct {
-		Item
-		SortKey string `db:"sort_key"`
+// itemSearchPageQuery is the list's query with a search of three or more characters. ILIKE is not
+// leakproof, so under row-level security neither the trigram indexes nor good estimates are available to
+// it; inventory_item_search_page (migration 00016) finds the page's ids as the owner, for the transaction's
+// tenant only, and the rows are then read through row-level security in the function's order.
+func itemSearchPageQuery(p ItemListParams, key itemSortKey, search string, cur *itemCursor) (string, []any) {
+	var category, location, afterKey, afterID any
+	if c := strings.TrimSpace(p.Category); c != "" {
+		category = strings.ToLower(c)
 	}
-	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		if err := permit(ctx, tx, identity.InventoryRead); err != nil {
-			return err
-		}
-		if err := tx.SelectContext(ctx, &rows, q.String(), args...); err != nil {
-			return fmt.Errorf("error listing items: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	if p.LocationID != nil {
+		location = *p.LocationID
 	}
-	res := &ItemListResult{}
-	if len(rows) > p.Limit {
-		last := rows[p.Limit-1]
-		rows = rows[:p.Limit]
-		res.Next = itemCursor{sort: p.Sort, desc: p.Desc, key: last.SortKey, id: last.ID}.encode()
+	if cur != nil {
+		afterKey, afterID = cur.key, cur.id
 	}
-	res.Items = make([]Item, len(rows))
-	for i, r := range rows {
-		res.Items[i] = r.Item
-	}
-	return res, nil
+	return `SELECT ` + itemColumns + `, (` + key.expr + `)::text AS sort_key
+		FROM inventory_item_search_page($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WITH ORDINALITY AS s (item_id, n)
+		JOIN inventory_items i ON i.tenant_id = $1 AND i.id = s.item_id
+		ORDER BY s.n`,
+		[]any{nil, "%" + likeEscaper.Replace(search) + "%", string(p.Sort), p.Desc, afterKey, afterID, category, location,
+			p.LowStock, p.Deleted, p.Limit + 1}
 }
 
 // itemCursor is where the next page starts: after (key, id) in the given order.

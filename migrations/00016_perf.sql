@@ -1,0 +1,68 @@
+-- +goose Up
+-- Performance: the searched item list at a million items.
+--
+-- A search of the item list used inventory_item_search(), which returns every matching id (ILIKE is not
+-- leakproof, so under row-level security only an owner's function can use the trigram indexes), and the
+-- list then sorted all of them: a common word ("galvanised", 100,000 of 1,000,000 items) took 700 ms.
+-- inventory_item_search_page() runs the whole page query as the owner, so the planner sees real
+-- selectivities and every index: a common word walks the sort index and stops after one page, a rare one
+-- takes the trigram index and sorts a handful of rows. It applies the transaction's tenant itself (no
+-- tenant: no rows), takes every filter as a parameter (the sort column from a fixed list) and returns only
+-- ids in page order; the caller reads the rows through row-level security as usual.
+-- +goose StatementBegin
+CREATE FUNCTION inventory_item_search_page(p_pattern text, p_sort text, p_desc boolean, p_after_key text,
+	p_after_id uuid, p_category text, p_location uuid, p_low boolean, p_deleted boolean, p_limit integer)
+RETURNS TABLE (item_id uuid)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+	tenant uuid := app_tenant_id();
+	k text;
+	typ text;
+	cmp text := CASE WHEN p_desc THEN '<' ELSE '>' END;
+	dir text := CASE WHEN p_desc THEN ' DESC' ELSE '' END;
+	q text;
+BEGIN
+	IF tenant IS NULL THEN
+		RETURN;
+	END IF;
+	k := CASE p_sort WHEN 'sku' THEN 'i.sku_key' WHEN 'name' THEN 'i.name_key'
+		WHEN 'on_hand' THEN 'i.on_hand_key' WHEN 'value' THEN 'i.stock_value' END;
+	typ := CASE WHEN p_sort IN ('on_hand', 'value') THEN 'bigint' ELSE 'text' END;
+	IF k IS NULL THEN
+		RAISE EXCEPTION 'inventory_item_search_page: unknown sort %', p_sort USING ERRCODE = '22023';
+	END IF;
+	q := 'SELECT i.id FROM inventory_items i WHERE i.tenant_id = $1 AND (i.sku ILIKE $2 OR i.name ILIKE $2)'
+		|| CASE WHEN p_deleted THEN ' AND i.deleted_at IS NOT NULL' ELSE ' AND i.deleted_at IS NULL' END;
+	IF p_category IS NOT NULL THEN
+		q := q || ' AND i.category_key = $3';
+	END IF;
+	IF p_location IS NOT NULL THEN
+		q := q || ' AND EXISTS (SELECT 1 FROM stock_levels l JOIN inventory_locations loc
+			ON loc.tenant_id = l.tenant_id AND loc.id = l.location_id
+			WHERE l.tenant_id = i.tenant_id AND l.item_id = i.id AND (l.on_hand <> 0 OR l.reserved <> 0)
+			  AND (loc.id = $4 OR loc.warehouse_id = $4))';
+	END IF;
+	IF p_low THEN
+		q := q || ' AND i.reorder_point > 0 AND i.on_hand <= i.reorder_point';
+	END IF;
+	IF p_after_id IS NOT NULL THEN
+		q := q || format(' AND %1$s %2$s= $5::%3$s AND (%1$s %2$s $5::%3$s OR i.id %2$s $6)', k, cmp, typ);
+	END IF;
+	q := q || format(' ORDER BY %1$s%2$s, i.id%2$s LIMIT $7', k, dir);
+	RETURN QUERY EXECUTE q USING tenant, p_pattern, p_category, p_location, p_after_key, p_after_id, p_limit;
+END
+$$;
+-- +goose StatementEnd
+REVOKE EXECUTE ON FUNCTION inventory_item_search_page(text, text, boolean, text, uuid, text, uuid, boolean, boolean, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION inventory_item_search_page(text, text, boolean, text, uuid, text, uuid, boolean, boolean, integer) TO ledgerline_app;
+
+-- A category filter with a sort other than SKU (which inventory_items_category_idx serves) walked the sort's
+-- index across every other category first: "Fasteners by name" read 300,000 rows before the first hit.
+-- One index per sort with the category in front makes these pages a short range scan.
+CREATE INDEX inventory_items_category_name_idx ON inventory_items (tenant_id, category_key, name_key, id) WHERE deleted_at IS NULL;
+CREATE INDEX inventory_items_category_on_hand_idx ON inventory_items (tenant_id, category_key, on_hand_key, id) WHERE deleted_at IS NULL;
+CREATE INDEX inventory_items_category_value_idx ON inventory_items (tenant_id, category_key, stock_value, id) WHERE deleted_at IS NULL;
+
+-- +goose Down
+DROP INDEX inventory_items_category_name_idx, inventory_items_category_on_hand_idx, inventory_items_category_value_idx;
+DROP FUNCTION inventory_item_search_page(text, text, boolean, text, uuid, text, uuid, boolean, boolean, integer);
