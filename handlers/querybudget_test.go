@@ -22,8 +22,8 @@ var queryBudgets = []struct {
 	budget     int64
 }{
 	{"home", "/", 4},
-	{"inventory list", "/inventory", 16},
-	{"inventory list, search, filter and sort", "/inventory?q=bolt&category=fasteners&sort=name", 16},
+	{"inventory list", "/inventory", 17},
+	{"inventory list, search, filter and sort", "/inventory?q=hex+bolt&category=fasteners&sort=name", 17},
 	{"item page", "/inventory/items/{item}", 34},
 	{"ledger", "/inventory/ledger", 22},
 	{"audit log", "/audit", 18},
@@ -65,6 +65,20 @@ func TestQueryBudget(t *testing.T) {
 		}
 		return counts
 	}
+	// More than a page of items and movements from the start, so that both measurements take the same
+	// paths (the list's "of about N" estimate is made only when there is a next page).
+	sc := store.Scope{TenantID: b.tenantA.ID}
+	addItems := func(prefix string, n int) {
+		for i := range n {
+			it, err := inventory.ItemCreate(ctx, b.db, sc, inventory.ItemFields{SKU: fmt.Sprintf("%s-%03d", prefix, i),
+				Name: fmt.Sprintf("Hex bolt M%d", i), Category: "Fasteners", Unit: "pcs"})
+			require.NoError(t, err)
+			_, err = inventory.Receive(ctx, b.db, sc, inventory.ReceiveParams{ItemID: it.ID, LocationID: f.bin.ID,
+				Quantity: inventory.Units(5), UnitCost: 3, Currency: "EUR"})
+			require.NoError(t, err)
+		}
+	}
+	addItems("BOLT", 55)
 	few := measure()
 	for _, p := range queryBudgets {
 		require.LessOrEqual(t, few[p.name], p.budget, "%s (%s) sends %d statements; its budget is %d", p.name, p.path, few[p.name], p.budget)
@@ -72,15 +86,7 @@ func TestQueryBudget(t *testing.T) {
 	}
 
 	// Many more rows on every page: the counts must not grow (no query per row).
-	sc := store.Scope{TenantID: b.tenantA.ID}
-	for i := range 60 {
-		it, err := inventory.ItemCreate(ctx, b.db, sc, inventory.ItemFields{SKU: fmt.Sprintf("BOLT-%03d", 100+i),
-			Name: fmt.Sprintf("Hex bolt M%d", i), Category: "Fasteners", Unit: "pcs"})
-		require.NoError(t, err)
-		_, err = inventory.Receive(ctx, b.db, sc, inventory.ReceiveParams{ItemID: it.ID, LocationID: f.bin.ID,
-			Quantity: inventory.Units(5), UnitCost: 3, Currency: "EUR"})
-		require.NoError(t, err)
-	}
+	addItems("SCREW", 60)
 	for range 30 {
 		_, err := inventory.Issue(ctx, b.db, sc, inventory.IssueParams{ItemID: f.items["NUT-10"].ID, LocationID: f.warehouse.ID,
 			Quantity: inventory.Units(1)})

@@ -419,6 +419,9 @@ type ItemListParams struct {
 type ItemListResult struct {
 	Items []Item
 	Next  string
+	// Estimate is, on the first page (no After), the planner's estimate of how many items match the filters
+	// (PostgreSQL's EXPLAIN, never a count); 0 on later pages. Show it as "about".
+	Estimate int64
 }
 
 // ItemList returns a page of scope's items with keyset pagination on (sort key, id): deep pages cost
@@ -461,12 +464,30 @@ func ItemList(ctx context.Context, db *store.DB, scope store.Scope, p ItemListPa
 		Item
 		SortKey string `db:"sort_key"`
 	}
+	var estimate int64
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
 		if err := permit(ctx, tx, identity.InventoryRead); err != nil {
 			return err
 		}
 		if err := tx.SelectContext(ctx, &rows, query, args...); err != nil {
 			return fmt.Errorf("error listing items: %w", err)
+		}
+		if p.After != "" || len(rows) <= p.Limit {
+			return nil // a later page, or the whole result on one page: no estimate needed
+		}
+		var pattern, category, location any
+		if search != "" {
+			pattern = "%" + likeEscaper.Replace(search) + "%"
+		}
+		if c := strings.TrimSpace(p.Category); c != "" {
+			category = strings.ToLower(c)
+		}
+		if p.LocationID != nil {
+			location = *p.LocationID
+		}
+		if err := tx.GetContext(ctx, &estimate, `SELECT inventory_item_count_estimate($1, $2, $3, $4, $5)`,
+			pattern, category, location, p.LowStock, p.Deleted); err != nil {
+			return fmt.Errorf("error estimating the item count: %w", err)
 		}
 		return nil
 	})
@@ -475,6 +496,10 @@ func ItemList(ctx context.Context, db *store.DB, scope store.Scope, p ItemListPa
 	}
 	res := &ItemListResult{}
 	if len(rows) > p.Limit {
+		if p.After == "" {
+			// The estimate can be below what the page already shows; there are at least this many.
+			res.Estimate = max(estimate, int64(p.Limit+1))
+		}
 		last := rows[p.Limit-1]
 		rows = rows[:p.Limit]
 		res.Next = itemCursor{sort: p.Sort, desc: p.Desc, key: last.SortKey, id: last.ID}.encode()

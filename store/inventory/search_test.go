@@ -75,6 +75,23 @@ func TestItemListSearchPagesMatchTheList(t *testing.T) {
 			}
 		}
 	}
+	// The first page of a longer result carries the planner's estimate of the total, later pages none.
+	first, err := inventory.ItemList(ctx, tb.db, tb.sys, inventory.ItemListParams{Search: "galvanised", Limit: 5})
+	require.NoError(t, err)
+	require.NotEmpty(t, first.Next)
+	require.GreaterOrEqual(t, first.Estimate, int64(6))
+	second, err := inventory.ItemList(ctx, tb.db, tb.sys, inventory.ItemListParams{Search: "galvanised", Limit: 5, After: first.Next})
+	require.NoError(t, err)
+	require.Zero(t, second.Estimate)
+	whole, err := inventory.ItemList(ctx, tb.db, tb.sys, inventory.ItemListParams{Search: "brass hinge 3"})
+	require.NoError(t, err)
+	require.Empty(t, whole.Next)
+	require.Zero(t, whole.Estimate, "a result on one page is counted exactly by the page itself")
+	var est int64
+	require.NoError(t, tb.db.X.GetContext(ctx, &est,
+		`SELECT inventory_item_count_estimate('%gal%', NULL, NULL, false, false)`))
+	require.Zero(t, est, "no tenant in scope: no estimate")
+
 	// Without a tenant in scope the function returns nothing (the store refuses such a scope anyway).
 	var n int
 	require.NoError(t, tb.db.X.GetContext(ctx, &n,
