@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -97,12 +98,16 @@ func (h *Handler) inventoryList(c echo.Context) error {
 		}
 		params.LocationID = &id
 	}
-	res, err := inventory.ItemList(ctx, h.db, scope(c), params)
-	if err != nil {
+	var res *inventory.ItemListResult
+	var locs []inventory.Location
+	if err := h.readShared(c, func(ctx context.Context) error {
+		var err error
+		if res, err = inventory.ItemList(ctx, h.db, scope(c), params); err != nil {
+			return err
+		}
+		locs, err = inventory.LocationList(ctx, h.db, scope(c), false)
 		return err
-	}
-	locs, err := inventory.LocationList(ctx, h.db, scope(c), false)
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	v.Locations = locationOptions(locs, "All locations", v.LocationID)
@@ -417,12 +422,16 @@ func (h *Handler) inventoryItemShow(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	it, err := inventory.ItemGet(c.Request().Context(), h.db, scope(c), id)
-	if err != nil {
+	var it *inventory.Item
+	var v invview.ItemView
+	if err := h.readShared(c, func(ctx context.Context) error {
+		var err error
+		if it, err = inventory.ItemGet(ctx, h.db, scope(c), id); err != nil {
+			return err
+		}
+		v, err = h.itemView(c, it, nil)
 		return err
-	}
-	v, err := h.itemView(c, it, nil)
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	if hxTargets(c, invview.HistoryID) {

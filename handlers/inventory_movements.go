@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"ledgerline/store"
@@ -470,6 +472,19 @@ func (h *Handler) inventoryStocktakePost(c echo.Context) error {
 // Ledger.
 
 func (h *Handler) inventoryLedger(c echo.Context) error {
+	var page templ.Component
+	if err := h.readShared(c, func(context.Context) error {
+		var err error
+		page, err = h.inventoryLedgerPage(c)
+		return err
+	}); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, page)
+}
+
+// inventoryLedgerPage reads the ledger page's data (in readShared's transaction) and returns what to render.
+func (h *Handler) inventoryLedgerPage(c echo.Context) (templ.Component, error) {
 	ctx := c.Request().Context()
 	c.Response().Header().Add("Vary", "HX-Request, HX-Target")
 	q := c.QueryParams()
@@ -483,7 +498,7 @@ func (h *Handler) inventoryLedger(c echo.Context) error {
 	if v.ItemID != "" {
 		it, err := h.itemBySKU(c, v.ItemID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if it == nil {
 			problems = append(problems, ui.FieldError{Field: "", Message: "No item has the SKU " + v.ItemID + ". Enter the SKU exactly."})
@@ -494,7 +509,7 @@ func (h *Handler) inventoryLedger(c echo.Context) error {
 	if v.LocationID != "" {
 		id, err := store.ParseID(v.LocationID)
 		if err != nil {
-			return store.Errorf(store.Invalid, "Choose a location from the list.")
+			return nil, store.Errorf(store.Invalid, "Choose a location from the list.")
 		}
 		params.LocationID = &id
 	}
@@ -522,12 +537,12 @@ func (h *Handler) inventoryLedger(c echo.Context) error {
 	}
 	locs, err := inventory.LocationList(ctx, h.db, scope(c), true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res := &inventory.MovementListResult{}
 	if len(problems) == 0 {
 		if res, err = inventory.MovementList(ctx, h.db, scope(c), params); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// Name the items of this page, all in one query.
@@ -537,7 +552,7 @@ func (h *Handler) inventoryLedger(c echo.Context) error {
 	}
 	items, err := inventory.ItemsGet(ctx, h.db, scope(c), ids)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	v.Locations = locationOptions(locs, "All locations", v.LocationID)
 	v.Kinds = []invview.Option{{Value: "", Label: "All kinds", Selected: v.Kind == ""}}
@@ -569,7 +584,7 @@ func (h *Handler) inventoryLedger(c echo.Context) error {
 		}
 	}
 	if hxTargets(c, invview.LedgerResultsID) {
-		return render(c, http.StatusOK, invview.History(v.History))
+		return invview.History(v.History), nil
 	}
-	return render(c, http.StatusOK, invview.Ledger(h.shell(c, "Stock ledger — Inventory"), v))
+	return invview.Ledger(h.shell(c, "Stock ledger — Inventory"), v), nil
 }

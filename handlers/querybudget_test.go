@@ -22,10 +22,10 @@ var queryBudgets = []struct {
 	budget     int64
 }{
 	{"home", "/", 4},
-	{"inventory list", "/inventory", 17},
-	{"inventory list, search, filter and sort", "/inventory?q=hex+bolt&category=fasteners&sort=name", 17},
-	{"item page", "/inventory/items/{item}", 34},
-	{"ledger", "/inventory/ledger", 22},
+	{"inventory list", "/inventory", 12},
+	{"inventory list, search, filter and sort", "/inventory?q=hex+bolt&category=fasteners&sort=name", 12},
+	{"item page", "/inventory/items/{item}", 14},
+	{"ledger", "/inventory/ledger", 12},
 	{"audit log", "/audit", 18},
 	{"people", "/admin/users", 17},
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -248,4 +249,16 @@ func fieldErrors(err error, order ...string) []ui.FieldError {
 		}
 	}
 	return out
+}
+
+// readShared runs fn, the store reads of one page, in one transaction (store.InTenantShared): the reads
+// share one BEGIN, scope, permission check and COMMIT instead of paying for each. fn must use the context it
+// is given (the request's context carries it too while fn runs) and only read; render after it returns.
+func (h *Handler) readShared(c echo.Context, fn func(ctx context.Context) error) error {
+	req := c.Request()
+	defer c.SetRequest(req)
+	return h.db.InTenantShared(req.Context(), scope(c), func(ctx context.Context) error {
+		c.SetRequest(req.WithContext(ctx))
+		return fn(ctx)
+	})
 }

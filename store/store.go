@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -110,7 +111,56 @@ type Tx struct {
 	*sqlx.Tx
 	Scope Scope
 
-	db *DB
+	db   *DB
+	memo *txMemo
+}
+
+// txMemo holds what a shared transaction (InTenantShared: reads only) learned once and may reuse for its
+// remaining statements. Other transactions have none, so writes always check afresh.
+type txMemo struct {
+	role string // the actor's role, as identity.Permit read it in this transaction
+}
+
+// ActorRole returns the actor's role that an earlier permission check in this shared read transaction read
+// ("" if none did, or the transaction is not shared). A page's reads need not ask again within one
+// transaction of one request.
+func (tx *Tx) ActorRole() string {
+	if tx.memo == nil {
+		return ""
+	}
+	return tx.memo.role
+}
+
+// ActorRoleRemember records the actor's role read by a permission check, for ActorRole.
+func (tx *Tx) ActorRoleRemember(role string) {
+	if tx.memo != nil {
+		tx.memo.role = role
+	}
+}
+
+type sharedTxKey struct{}
+
+// InTenantShared runs fn with a context in which every InTenant call for the same scope (tenant, actor
+// and client) joins one transaction instead of opening its own: a page made of several store reads then
+// costs one BEGIN, one scope, one permission check and one COMMIT instead of one of each per read. Row-level
+// security is exactly as in InTenant (the same tenant and actor). Use it for reads that keep their scope
+// (no SetTenant) and render after it returns; an error of any read fails the whole, as it would the page.
+// Serialization failures retry fn as a whole.
+func (db *DB) InTenantShared(ctx context.Context, scope Scope, fn func(ctx context.Context) error) error {
+	return db.InTenant(ctx, scope, func(tx *Tx) error {
+		tx.memo = &txMemo{}
+		return fn(context.WithValue(ctx, sharedTxKey{}, tx))
+	})
+}
+
+// sharedTx returns the transaction of an enclosing InTenantShared that scope may join.
+func (db *DB) sharedTx(ctx context.Context, scope Scope) *Tx {
+	tx, _ := ctx.Value(sharedTxKey{}).(*Tx)
+	if tx == nil || tx.db != db || tx.Scope.TenantID != scope.TenantID || tx.Scope.ActorID != scope.ActorID ||
+		tx.Scope.ClientID != scope.ClientID || !slices.Equal(tx.Scope.ClientScopes, scope.ClientScopes) {
+		return nil
+	}
+	return tx
 }
 
 // Enqueue inserts a River job in this transaction: the job exists exactly when the transaction commits.
@@ -149,6 +199,9 @@ func (db *DB) InUser(ctx context.Context, scope Scope, fn func(tx *Tx) error) er
 }
 
 func (db *DB) inTx(ctx context.Context, scope Scope, fn func(tx *Tx) error) error {
+	if shared := db.sharedTx(ctx, scope); shared != nil {
+		return fn(&Tx{Tx: shared.Tx, Scope: scope, db: db, memo: shared.memo})
+	}
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		err = db.runTx(ctx, scope, fn)
