@@ -125,14 +125,20 @@ func seedLarge(ctx context.Context, db *store.DB, ownerURL string, stdout io.Wri
 		if err := owner.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM inventory_items WHERE tenant_id = $1)`, tenantID).Scan(&has); err != nil {
 			return fmt.Errorf("error checking bench items of %s: %w", spec.tenant.params.Slug, err)
 		}
+		actors, err := benchActors(ctx, owner, tenantID)
+		if err != nil {
+			return err
+		}
+		bt := benchTenant{ID: tenantID, Slug: spec.tenant.params.Slug, Large: n == 0, Actors: actors, Now: now, Seed: largeSeed + uint64(n)}
+		for _, load := range benchModules {
+			if err := load(ctx, db, owner, bt, stdout); err != nil {
+				return fmt.Errorf("error loading bench data of %s: %w", spec.tenant.params.Slug, err)
+			}
+		}
 		if has {
 			continue
 		}
 		bins, err := benchLocations(ctx, db, tenantID, spec)
-		if err != nil {
-			return err
-		}
-		actors, err := benchActors(ctx, owner, tenantID)
 		if err != nil {
 			return err
 		}
@@ -170,6 +176,23 @@ func seedLarge(ctx context.Context, db *store.DB, ownerURL string, stdout io.Wri
 		time.Since(start).Round(time.Second), benchTenantDomain, DemoPassword)
 	return nil
 }
+
+// benchTenant is what a module's bench loader gets for each bench tenant.
+type benchTenant struct {
+	ID     store.ID
+	Slug   string
+	Large  bool       // the large tenant (1,000,000 items); the others are the 50 ordinary ones
+	Actors []store.ID // the tenant's members, in a stable order
+	Now    time.Time  // "now" of the data, fixed per calendar day
+	Seed   uint64     // the tenant's fixed random seed
+}
+
+// benchModules load each module's bench data into each bench tenant, after its people exist. A loader
+// makes its own rows with COPY as the owner (like benchGen.load, in one transaction per tenant, from
+// generators seeded with Seed) and must be idempotent: it checks whether the tenant has its rows already
+// and returns at once if so. Billing (200,000 invoices with 1,000,000 lines in the large tenant) and
+// approvals (100,000 requests) add theirs here, e.g. seedLargeBilling in seed_large_billing.go.
+var benchModules = []func(ctx context.Context, db *store.DB, owner *pgx.Conn, t benchTenant, stdout io.Writer) error{}
 
 // benchTenantEnsure creates the tenant with its departments and users unless its slug exists.
 func benchTenantEnsure(ctx context.Context, db *store.DB, dt demoTenant) (store.ID, bool, error) {

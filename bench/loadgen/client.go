@@ -25,10 +25,13 @@ type session struct {
 }
 
 var (
-	reCSRF     = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
-	reItemHref = regexp.MustCompile(`href="/inventory/items/([0-9a-f-]{36})"`)
-	reNextHref = regexp.MustCompile(`href="(/inventory\?[^"]*after=[^"]*)"`)
-	reOption   = regexp.MustCompile(`<option value="([0-9a-f-]{36})"`)
+	reCSRF       = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+	reItemHref   = regexp.MustCompile(`href="/inventory/items/([0-9a-f-]{36})"`)
+	reItemRow    = regexp.MustCompile(`(?s)<tr data-testid="inventory-row">.*?</tr>`)
+	reNextHref   = regexp.MustCompile(`href="(/inventory\?[^"]*after=[^"]*)"`)
+	reOption     = regexp.MustCompile(`<option value="([0-9a-f-]{36})"`)
+	reFieldError = regexp.MustCompile(`(?s)class="error-summary__list">(.*?)</ul>`)
+	reTags       = regexp.MustCompile(`<[^>]+>`)
 )
 
 func newTransport() *http.Transport {
@@ -93,7 +96,11 @@ func (s *session) post(ctx context.Context, path string, form url.Values) error 
 		return err
 	}
 	if status >= 400 {
-		return fmt.Errorf("POST %s: status %d: %.200s", path, status, body)
+		msg := body
+		if m := reFieldError.FindStringSubmatch(body); m != nil {
+			msg = html.UnescapeString(strings.TrimSpace(reTags.ReplaceAllString(m[1], "")))
+		}
+		return fmt.Errorf("POST %s: status %d: %.200s", path, status, msg)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // A scenario is one kind of work a signed-in client repeats as fast as the app answers. Role says whose
@@ -27,6 +28,7 @@ type scenario struct {
 // fixture is what the scenarios pick from: ids and page links of the bench data, collected once.
 type fixture struct {
 	itemIDs   []string
+	activeIDs []string // items that accept movements (inactive ones refuse receipts, rightly)
 	deepPages []string
 	bins      []string
 }
@@ -96,7 +98,7 @@ func inventoryScenarios() []scenario {
 			}},
 		{name: "movement-post", title: "Post stock movements (receipt, then issue, via the form)", role: "employee", weight: 10,
 			op: func(ctx context.Context, s *session, r *rand.Rand, fx *fixture) error {
-				item := fx.itemIDs[r.IntN(len(fx.itemIDs))]
+				item := fx.activeIDs[r.IntN(len(fx.activeIDs))]
 				bin := fx.bins[r.IntN(len(fx.bins))]
 				ref := "BENCH-" + strconv.Itoa(r.IntN(1_000_000))
 				if err := s.post(ctx, "/inventory/movements", url.Values{"kind": {"receipt"}, "item_id": {item},
@@ -120,10 +122,15 @@ func collectInventory(ctx context.Context, s *session, depth int) (*fixture, err
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range reItemHref.FindAllStringSubmatch(body, -1) {
-			if !seen[m[1]] {
-				seen[m[1]] = true
-				fx.itemIDs = append(fx.itemIDs, m[1])
+		for _, row := range reItemRow.FindAllString(body, -1) {
+			m := reItemHref.FindStringSubmatch(row)
+			if m == nil || seen[m[1]] {
+				continue
+			}
+			seen[m[1]] = true
+			fx.itemIDs = append(fx.itemIDs, m[1])
+			if !strings.Contains(row, ">Inactive<") {
+				fx.activeIDs = append(fx.activeIDs, m[1])
 			}
 		}
 		next := reNextHref.FindStringSubmatch(body)
