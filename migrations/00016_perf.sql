@@ -31,7 +31,9 @@ BEGIN
 	IF k IS NULL THEN
 		RAISE EXCEPTION 'inventory_item_search_page: unknown sort %', p_sort USING ERRCODE = '22023';
 	END IF;
-	q := 'SELECT i.id FROM inventory_items i WHERE i.tenant_id = $1 AND (i.sku ILIKE $2 OR i.name ILIKE $2)'
+	-- The lower-case keys against a lower-case pattern: the same match as ILIKE, and the keys sit in the
+	-- sort indexes (INCLUDE below), so a common word is filtered on the index without reading the table.
+	q := 'SELECT i.id FROM inventory_items i WHERE i.tenant_id = $1 AND (i.sku_key LIKE $2 OR i.name_key LIKE $2)'
 		|| CASE WHEN p_deleted THEN ' AND i.deleted_at IS NOT NULL' ELSE ' AND i.deleted_at IS NULL' END;
 	IF p_category IS NOT NULL THEN
 		q := q || ' AND i.category_key = $3';
@@ -49,7 +51,7 @@ BEGIN
 		q := q || format(' AND %1$s %2$s= $5::%3$s AND (%1$s %2$s $5::%3$s OR i.id %2$s $6)', k, cmp, typ);
 	END IF;
 	q := q || format(' ORDER BY %1$s%2$s, i.id%2$s LIMIT $7', k, dir);
-	RETURN QUERY EXECUTE q USING tenant, p_pattern, p_category, p_location, p_after_key, p_after_id, p_limit;
+	RETURN QUERY EXECUTE q USING tenant, lower(p_pattern), p_category, p_location, p_after_key, p_after_id, p_limit;
 END
 $$;
 -- +goose StatementEnd
@@ -77,7 +79,7 @@ BEGIN
 	q := format('SELECT 1 FROM inventory_items i WHERE i.tenant_id = %L', tenant)
 		|| CASE WHEN p_deleted THEN ' AND i.deleted_at IS NOT NULL' ELSE ' AND i.deleted_at IS NULL' END;
 	IF p_pattern IS NOT NULL THEN
-		q := q || format(' AND (i.sku ILIKE %1$L OR i.name ILIKE %1$L)', p_pattern);
+		q := q || format(' AND (i.sku_key LIKE %1$L OR i.name_key LIKE %1$L)', lower(p_pattern));
 	END IF;
 	IF p_category IS NOT NULL THEN
 		q := q || format(' AND i.category_key = %L', p_category);
@@ -99,14 +101,60 @@ $$;
 REVOKE EXECUTE ON FUNCTION inventory_item_count_estimate(text, text, uuid, boolean, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION inventory_item_count_estimate(text, text, uuid, boolean, boolean) TO ledgerline_app;
 
--- A category filter with a sort other than SKU (which inventory_items_category_idx serves) walked the sort's
--- index across every other category first: "Fasteners by name" read 300,000 rows before the first hit.
--- One index per sort with the category in front makes these pages a short range scan.
-CREATE INDEX inventory_items_category_name_idx ON inventory_items (tenant_id, category_key, name_key, id) WHERE deleted_at IS NULL;
-CREATE INDEX inventory_items_category_on_hand_idx ON inventory_items (tenant_id, category_key, on_hand_key, id) WHERE deleted_at IS NULL;
-CREATE INDEX inventory_items_category_value_idx ON inventory_items (tenant_id, category_key, stock_value, id) WHERE deleted_at IS NULL;
+-- Indexes of the searched list. Every sort index carries the other lower-case key (INCLUDE), so that a
+-- search that walks it in sort order checks the pattern on the index alone (an index-only scan); a
+-- category filter with any sort has its own (tenant, category, key, id) index, where walking the sort's
+-- plain index crossed every other category first ("Fasteners" by name read 300,000 rows before its first
+-- hit). The trigram indexes move to the lower-case keys that the search now matches.
+CREATE INDEX inventory_items_category_name_idx ON inventory_items (tenant_id, category_key, name_key, id)
+	INCLUDE (sku_key) WHERE deleted_at IS NULL;
+CREATE INDEX inventory_items_category_on_hand_idx ON inventory_items (tenant_id, category_key, on_hand_key, id)
+	INCLUDE (sku_key, name_key) WHERE deleted_at IS NULL;
+CREATE INDEX inventory_items_category_value_idx ON inventory_items (tenant_id, category_key, stock_value, id)
+	INCLUDE (sku_key, name_key) WHERE deleted_at IS NULL;
+CREATE INDEX inventory_items_category_sku_idx ON inventory_items (tenant_id, category_key, sku_key, id)
+	INCLUDE (name_key) WHERE deleted_at IS NULL;
+DROP INDEX inventory_items_category_idx;
+CREATE INDEX inventory_items_name_idx_new ON inventory_items (tenant_id, name_key, id) INCLUDE (sku_key) WHERE deleted_at IS NULL;
+DROP INDEX inventory_items_name_idx;
+ALTER INDEX inventory_items_name_idx_new RENAME TO inventory_items_name_idx;
+CREATE INDEX inventory_items_on_hand_idx_new ON inventory_items (tenant_id, on_hand_key, id) INCLUDE (sku_key, name_key) WHERE deleted_at IS NULL;
+DROP INDEX inventory_items_on_hand_idx;
+ALTER INDEX inventory_items_on_hand_idx_new RENAME TO inventory_items_on_hand_idx;
+CREATE INDEX inventory_items_value_idx_new ON inventory_items (tenant_id, stock_value, id) INCLUDE (sku_key, name_key) WHERE deleted_at IS NULL;
+DROP INDEX inventory_items_value_idx;
+ALTER INDEX inventory_items_value_idx_new RENAME TO inventory_items_value_idx;
+-- The SKU's unique index keeps its name (the store recognises its violation by it).
+CREATE UNIQUE INDEX inventory_items_sku_key_new ON inventory_items (tenant_id, sku_key) INCLUDE (id, name_key) WHERE deleted_at IS NULL;
+DROP INDEX inventory_items_sku_key;
+ALTER INDEX inventory_items_sku_key_new RENAME TO inventory_items_sku_key;
+CREATE INDEX inventory_items_sku_key_trgm ON inventory_items USING gin (sku_key gin_trgm_ops);
+CREATE INDEX inventory_items_name_key_trgm ON inventory_items USING gin (name_key gin_trgm_ops);
+DROP INDEX inventory_items_sku_trgm, inventory_items_name_trgm;
+-- inventory_item_search (migration 00008) is no longer used by the app; it keeps working on the new indexes.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION inventory_item_search(p_pattern text)
+RETURNS TABLE (id uuid)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 100 AS $$
+	SELECT i.id FROM inventory_items i
+	WHERE i.tenant_id = app_tenant_id() AND (i.sku_key LIKE lower(p_pattern) OR i.name_key LIKE lower(p_pattern))
+$$;
+-- +goose StatementEnd
 
 -- +goose Down
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION inventory_item_search(p_pattern text)
+RETURNS TABLE (id uuid)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 100 AS $$
+	SELECT i.id FROM inventory_items i
+	WHERE i.tenant_id = app_tenant_id() AND (i.sku ILIKE p_pattern OR i.name ILIKE p_pattern)
+$$;
+-- +goose StatementEnd
+CREATE INDEX inventory_items_sku_trgm ON inventory_items USING gin (sku gin_trgm_ops);
+CREATE INDEX inventory_items_name_trgm ON inventory_items USING gin (name gin_trgm_ops);
+DROP INDEX inventory_items_sku_key_trgm, inventory_items_name_key_trgm;
+CREATE INDEX inventory_items_category_idx ON inventory_items (tenant_id, category_key, sku_key) WHERE deleted_at IS NULL;
+DROP INDEX inventory_items_category_name_idx, inventory_items_category_on_hand_idx, inventory_items_category_value_idx,
+	inventory_items_category_sku_idx;
 DROP FUNCTION inventory_item_count_estimate(text, text, uuid, boolean, boolean);
-DROP INDEX inventory_items_category_name_idx, inventory_items_category_on_hand_idx, inventory_items_category_value_idx;
 DROP FUNCTION inventory_item_search_page(text, text, boolean, text, uuid, text, uuid, boolean, boolean, integer);
