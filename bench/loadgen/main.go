@@ -110,7 +110,7 @@ func run(ctx context.Context) error {
 		res := measure(ctx, cfg, sessions, nil, func(ctx context.Context, s *session, r *rand.Rand, _ *fixture) error {
 			_, err := s.get(ctx, "/fortunes")
 			return err
-		}, fort.pid, nil)
+		}, fort.pid)
 		rep.floor = append(rep.floor, res)
 		fmt.Fprintf(os.Stderr, "fortunes  %3d clients: %s\n", n, res.short())
 	}
@@ -161,7 +161,7 @@ func run(ctx context.Context) error {
 		sr := scenarioResult{sc: sc}
 		for _, n := range cfg.clients {
 			before, _ := scrapeMetrics(ctx, app.base)
-			res := measure(ctx, cfg, pools[sc.role][:n], fx, sc.op, app.pid, nil)
+			res := measure(ctx, cfg, pools[sc.role][:n], fx, sc.op, app.pid)
 			after, _ := scrapeMetrics(ctx, app.base)
 			res.statements = after.statementsPerRequest(before)
 			sr.steps = append(sr.steps, res)
@@ -182,7 +182,7 @@ func run(ctx context.Context) error {
 			}
 			op := mixedOp(scenarios)
 			before, _ := scrapeMetrics(ctx, app.base)
-			res := measure(ctx, cfg, sessions, fx, op, app.pid, nil)
+			res := measure(ctx, cfg, sessions, fx, op, app.pid)
 			after, _ := scrapeMetrics(ctx, app.base)
 			res.statements = after.statementsPerRequest(before)
 			sr.steps = append(sr.steps, res)

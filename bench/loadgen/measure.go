@@ -47,7 +47,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // measure runs op on every session concurrently (one goroutine per session, closed loop) for the warm-up
 // and then the measured duration, and returns the measured step.
 func measure(ctx context.Context, cfg config, sessions []*session, fx *fixture,
-	op func(context.Context, *session, *rand.Rand, *fixture) error, pid int, _ any) stepResult {
+	op func(context.Context, *session, *rand.Rand, *fixture) error, pid int) stepResult {
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
