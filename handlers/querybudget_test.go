@@ -26,8 +26,8 @@ var queryBudgets = []struct {
 	{"inventory list, search, filter and sort", "/inventory?q=hex+bolt&category=fasteners&sort=name", 12},
 	{"item page", "/inventory/items/{item}", 14},
 	{"ledger", "/inventory/ledger", 12},
-	{"audit log", "/audit", 18},
-	{"people", "/admin/users", 17},
+	{"audit log", "/audit", 11},
+	{"people", "/admin/users", 12},
 }
 
 // statementsOf serves one GET as c's session in-process, with a statement counter in the request's
