@@ -25,8 +25,12 @@ export LEDGERLINE_MAIL_WEB_PORT  = $(MAIL_PORT)
 
 TEST_DATABASE_URL         = $(APP_URL)/ledgerline_test?sslmode=disable
 TEST_MIGRATE_DATABASE_URL = $(OWNER_URL)/ledgerline_test?sslmode=disable
+BENCH_DATABASE_URL         = $(APP_URL)/ledgerline_bench?sslmode=disable
+BENCH_MIGRATE_DATABASE_URL = $(OWNER_URL)/ledgerline_bench?sslmode=disable
 
-## bench: store-level benchmarks (inventory movements and lists, exports); results in bench/results/
+## bench: store benchmarks, then the load harness (bench/loadgen): bench data via `ledgerline seed --scale large`
+## (once; reused), the Fortunes floor and pgbench -S, every screen at 1, 16 and 64 clients; report in
+## bench/results/latest.md. BENCH_FLAGS passes options, e.g. BENCH_FLAGS='-duration 30s -scenarios items-search'.
 .PHONY: run test bench stop services assets generate check-generated build migrate seed test-setup browser vet clean
 
 ## run: start PostgreSQL, Redis and mailpit under .data/, migrate, seed, serve on http://localhost:8080
@@ -55,6 +59,15 @@ bench: services build
 		$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./store/inventory/ ./store/approvals/ | tee bench/results/store-latest.txt
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' \
 		$(GO) test -run '^$$' -bench Export -benchtime 1x -timeout 30m ./store/exports/ ./jobs/ | tee bench/results/exports-latest.txt
+	@scripts/services.sh start ledgerline_bench
+	DATABASE_URL='$(BENCH_DATABASE_URL)' MIGRATE_DATABASE_URL='$(BENCH_MIGRATE_DATABASE_URL)' $(BIN) migrate
+	DATABASE_URL='$(BENCH_DATABASE_URL)' MIGRATE_DATABASE_URL='$(BENCH_MIGRATE_DATABASE_URL)' $(BIN) seed --scale large
+	$(GO) build -o bin/fortunes ./bench/fortunes
+	$(GO) build -o bin/loadgen ./bench/loadgen
+	bin/loadgen -bin $(BIN) -fortunes bin/fortunes -db '$(BENCH_DATABASE_URL)' -owner-db '$(BENCH_MIGRATE_DATABASE_URL)' \
+		-redis 'redis://127.0.0.1:$(REDIS_PORT)/2' -pgbench "$$(command -v pgbench || echo /usr/lib/postgresql/15/bin/pgbench)" \
+		-out bench/results/latest.md $(BENCH_FLAGS)
+	@echo "Report: bench/results/latest.md"
 
 ## stop: stop the local services
 stop:

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"ledgerline/store"
@@ -54,6 +56,20 @@ func peopleListParams(q url.Values) (identity.MemberListParams, error) {
 }
 
 func (h *Handler) peopleList(c echo.Context) error {
+	var page templ.Component
+	var status int
+	if err := h.readShared(c, func(context.Context) error {
+		var err error
+		page, status, err = h.peopleListPage(c)
+		return err
+	}); err != nil {
+		return err
+	}
+	return render(c, status, page)
+}
+
+// peopleListPage reads the page's data (in readShared's transaction) and returns what to render.
+func (h *Handler) peopleListPage(c echo.Context) (templ.Component, int, error) {
 	ctx := c.Request().Context()
 	c.Response().Header().Add("Vary", "HX-Request, HX-Target")
 	q := c.QueryParams()
@@ -65,15 +81,15 @@ func (h *Handler) peopleList(c echo.Context) error {
 	}
 	params, err := peopleListParams(q)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	res, err := identity.MemberList(ctx, h.db, scope(c), params)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	departments, err := identity.DepartmentChoices(ctx, h.db, scope(c))
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	v.Filtered = v.Search != "" || v.Role != "" || v.DepartmentID != "" || v.Status != string(identity.MemberActive)
 	v.Roles = roleOptions("All roles", v.Role)
@@ -117,9 +133,9 @@ func (h *Handler) peopleList(c echo.Context) error {
 	}
 	v.Export = h.exportButton(c, exports.KindPeople, filters)
 	if peopleFragment(c, admin.PeopleResultsID) {
-		return render(c, http.StatusOK, admin.PeopleResults(v))
+		return admin.PeopleResults(v), http.StatusOK, nil
 	}
-	return render(c, http.StatusOK, admin.PeopleList(h.shell(c, "People"), v))
+	return admin.PeopleList(h.shell(c, "People"), v), http.StatusOK, nil
 }
 
 func roleOptions(none, selected string) []admin.Option {

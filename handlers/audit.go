@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"ledgerline/store"
@@ -31,6 +33,20 @@ func auditListParams(q url.Values) audit.ListParams {
 }
 
 func (h *Handler) auditList(c echo.Context) error {
+	var page templ.Component
+	var status int
+	if err := h.readShared(c, func(context.Context) error {
+		var err error
+		page, status, err = h.auditListPage(c)
+		return err
+	}); err != nil {
+		return err
+	}
+	return render(c, status, page)
+}
+
+// auditListPage reads the page's data (in readShared's transaction) and returns what to render.
+func (h *Handler) auditListPage(c echo.Context) (templ.Component, int, error) {
 	ctx := c.Request().Context()
 	c.Response().Header().Add("Vary", "HX-Request, HX-Target")
 	a := actorFrom(ctx)
@@ -58,7 +74,7 @@ func (h *Handler) auditList(c echo.Context) error {
 	if err != nil {
 		view.Errors = fieldErrors(err, auditFilterFields...)
 		if len(view.Errors) == 0 {
-			return err
+			return nil, 0, err
 		}
 		status = http.StatusUnprocessableEntity
 		res = &audit.ListResult{}
@@ -81,21 +97,21 @@ func (h *Handler) auditList(c echo.Context) error {
 	}
 	view.Export = h.exportButton(c, exports.KindAuditEvents, filters)
 	if hxTargets(c, auditview.TableID) {
-		return render(c, status, auditview.Results(view))
+		return auditview.Results(view), status, nil
 	}
 
 	actors, err := audit.ActorChoices(ctx, h.db, scope(c))
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	view.Actors = []auditview.Option{{Value: "", Label: "Everyone", Selected: f.Actor == ""}}
 	for _, p := range actors {
 		view.Actors = append(view.Actors, auditview.Option{Value: p.ID.String(), Label: p.Name + " (" + p.Email + ")", Selected: p.ID.String() == f.Actor})
 	}
 	if view.Verify, err = h.auditVerifyPanel(c); err != nil {
-		return err
+		return nil, 0, err
 	}
-	return render(c, status, auditview.List(h.shell(c, "Audit log"), view))
+	return auditview.List(h.shell(c, "Audit log"), view), status, nil
 }
 
 // auditEntityHref lists the events of one entity.

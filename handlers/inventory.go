@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"ledgerline/store/identity"
 	"ledgerline/store/inventory"
 	invview "ledgerline/views/inventory"
+	"ledgerline/views/layout"
 	"ledgerline/views/ui"
 )
 
@@ -111,12 +114,20 @@ func (h *Handler) inventoryList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := inventory.ItemList(ctx, h.db, scope(c), params)
-	if err != nil {
+	var res *inventory.ItemListResult
+	var locs []inventory.Location
+	var frame layout.Shell
+	if err := h.readShared(c, func(ctx context.Context) error {
+		var err error
+		if res, err = inventory.ItemList(ctx, h.db, scope(c), params); err != nil {
+			return err
+		}
+		if !hxTargets(c, invview.ItemResultsID) {
+			frame = h.shell(c, "Inventory") // its counts join the page's transaction
+		}
+		locs, err = inventory.LocationList(ctx, h.db, scope(c), false)
 		return err
-	}
-	locs, err := inventory.LocationList(ctx, h.db, scope(c), false)
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	v.Locations = locationOptions(locs, "All locations", v.LocationID)
@@ -168,12 +179,7 @@ func (h *Handler) inventoryList(c echo.Context) error {
 	for _, it := range res.Items {
 		v.Rows = append(v.Rows, itemRowOf(it))
 	}
-	if n := len(res.Items); n > 0 {
-		v.Showing = fmt.Sprintf("Showing %d items", n)
-		if res.Next != "" || params.After != "" {
-			v.Showing += " on this page"
-		}
-	}
+	v.Showing = itemsShowing(len(res.Items), res.Next != "", params.After != "", res.Estimate)
 	if res.Next != "" {
 		next := withSort(v.Sort, v.Dir)
 		next.Set("after", res.Next)
@@ -186,7 +192,7 @@ func (h *Handler) inventoryList(c echo.Context) error {
 	if hxTargets(c, invview.ItemResultsID) {
 		return render(c, http.StatusOK, invview.Results(v))
 	}
-	return render(c, http.StatusOK, invview.List(h.shell(c, "Inventory"), v))
+	return render(c, http.StatusOK, invview.List(frame, v))
 }
 
 func (h *Handler) inventoryLowStock(c echo.Context) error {
@@ -443,18 +449,26 @@ func (h *Handler) inventoryItemShow(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	it, err := inventory.ItemGet(c.Request().Context(), h.db, scope(c), id)
-	if err != nil {
+	var it *inventory.Item
+	var v invview.ItemView
+	var frame layout.Shell
+	if err := h.readShared(c, func(ctx context.Context) error {
+		var err error
+		if it, err = inventory.ItemGet(ctx, h.db, scope(c), id); err != nil {
+			return err
+		}
+		if !hxTargets(c, invview.HistoryID) {
+			frame = h.shell(c, it.SKU+" — Inventory") // its counts join the page's transaction
+		}
+		v, err = h.itemView(c, it, nil)
 		return err
-	}
-	v, err := h.itemView(c, it, nil)
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	if hxTargets(c, invview.HistoryID) {
 		return render(c, http.StatusOK, invview.History(v.History))
 	}
-	return render(c, http.StatusOK, invview.ItemDetail(h.shell(c, it.SKU+" — Inventory"), v))
+	return render(c, http.StatusOK, invview.ItemDetail(frame, v))
 }
 
 func (h *Handler) inventoryItemUpdate(c echo.Context) error {
@@ -565,4 +579,47 @@ func (h *Handler) inventoryMovementReverse(c echo.Context) error {
 	}
 	h.flash(ctx, "The movement is reversed.")
 	return redirect(c, "/inventory/items/"+m.Lines[0].ItemID.String())
+}
+
+// itemsShowing is the list's "Showing 1–50 of about 1.2 million": exact when the whole result fits on the
+// first page, the planner's estimate (rounded, "about") when there are more pages, and no total on later
+// pages, where keyset pagination knows no position.
+func itemsShowing(n int, more, later bool, estimate int64) string {
+	switch {
+	case n == 0:
+		return ""
+	case later:
+		return fmt.Sprintf("Showing %d items on this page", n)
+	case !more:
+		if n == 1 {
+			return "Showing 1 item"
+		}
+		return fmt.Sprintf("Showing 1–%d of %d", n, n)
+	}
+	return fmt.Sprintf("Showing 1–%d of about %s", n, aboutCount(estimate))
+}
+
+// aboutCount rounds an estimate to what it is worth: two significant figures, in words from a million.
+func aboutCount(n int64) string {
+	if n < 100 {
+		return strconv.FormatInt(n, 10)
+	}
+	digits := len(strconv.FormatInt(n, 10))
+	unit := int64(1)
+	for range digits - 2 {
+		unit *= 10
+	}
+	r := (n + unit/2) / unit * unit
+	if r >= 1_000_000 {
+		m := float64(r) / 1e6
+		if m == float64(int64(m)) {
+			return fmt.Sprintf("%d million", int64(m))
+		}
+		return strconv.FormatFloat(m, 'f', -1, 64) + " million"
+	}
+	s := strconv.FormatInt(r, 10)
+	if len(s) > 3 {
+		s = s[:len(s)-3] + "," + s[len(s)-3:]
+	}
+	return s
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"ledgerline/store"
@@ -526,6 +527,19 @@ func (h *Handler) ledgerParams(ctx context.Context, sc store.Scope, q url.Values
 }
 
 func (h *Handler) inventoryLedger(c echo.Context) error {
+	var page templ.Component
+	if err := h.readShared(c, func(context.Context) error {
+		var err error
+		page, err = h.inventoryLedgerPage(c)
+		return err
+	}); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, page)
+}
+
+// inventoryLedgerPage reads the ledger page's data (in readShared's transaction) and returns what to render.
+func (h *Handler) inventoryLedgerPage(c echo.Context) (templ.Component, error) {
 	ctx := c.Request().Context()
 	c.Response().Header().Add("Vary", "HX-Request, HX-Target")
 	q := c.QueryParams()
@@ -536,29 +550,26 @@ func (h *Handler) inventoryLedger(c echo.Context) error {
 	v.Filtered = v.ItemID != "" || v.LocationID != "" || v.Kind != "" || v.From != "" || v.To != ""
 	params, problems, err := h.ledgerParams(ctx, scope(c), q, tz)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	locs, err := inventory.LocationList(ctx, h.db, scope(c), true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res := &inventory.MovementListResult{}
 	if len(problems) == 0 {
 		if res, err = inventory.MovementList(ctx, h.db, scope(c), params); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	// Name the items of this page (at most a page's worth of lookups, each by primary key).
-	items := map[store.ID]inventory.Item{}
+	// Name the items of this page, all in one query.
+	ids := make([]store.ID, 0, len(res.Lines))
 	for _, l := range res.Lines {
-		if _, ok := items[l.ItemID]; ok {
-			continue
-		}
-		it, err := inventory.ItemGet(ctx, h.db, scope(c), l.ItemID)
-		if err != nil {
-			return err
-		}
-		items[l.ItemID] = *it
+		ids = append(ids, l.ItemID)
+	}
+	items, err := inventory.ItemsGet(ctx, h.db, scope(c), ids)
+	if err != nil {
+		return nil, err
 	}
 	v.Locations = locationOptions(locs, "All locations", v.LocationID)
 	v.Kinds = []invview.Option{{Value: "", Label: "All kinds", Selected: v.Kind == ""}}
@@ -591,7 +602,7 @@ func (h *Handler) inventoryLedger(c echo.Context) error {
 	}
 	v.History.Export = h.exportButton(c, exports.KindInventoryMovements, filters)
 	if hxTargets(c, invview.LedgerResultsID) {
-		return render(c, http.StatusOK, invview.History(v.History))
+		return invview.History(v.History), nil
 	}
-	return render(c, http.StatusOK, invview.Ledger(h.shell(c, "Stock ledger — Inventory"), v))
+	return invview.Ledger(h.shell(c, "Stock ledger — Inventory"), v), nil
 }

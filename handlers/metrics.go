@@ -12,8 +12,9 @@ import (
 )
 
 type metrics struct {
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	statements *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry, db *store.DB) (*metrics, error) {
@@ -26,9 +27,13 @@ func newMetrics(reg *prometheus.Registry, db *store.DB) (*metrics, error) {
 			Help:    "HTTP request latency by route and method.",
 			Buckets: []float64{.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "method"}),
+		// Divided by ledgerline_http_requests_total of the route, the statements per request (the query budget).
+		statements: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ledgerline_db_statements_total", Help: "SQL statements sent to PostgreSQL (commits included) by route and method.",
+		}, []string{"route", "method"}),
 	}
 	for _, c := range []prometheus.Collector{
-		m.requests, m.latency,
+		m.requests, m.latency, m.statements,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&poolCollector{db: db},
@@ -41,9 +46,10 @@ func newMetrics(reg *prometheus.Registry, db *store.DB) (*metrics, error) {
 	return m, nil
 }
 
-func (m *metrics) observe(method, route string, status int, d time.Duration) {
+func (m *metrics) observe(method, route string, status int, d time.Duration, statements int64) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+	m.statements.WithLabelValues(route, method).Add(float64(statements))
 }
 
 // poolCollector reports the pgx pool's state at scrape time.

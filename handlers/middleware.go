@@ -91,6 +91,8 @@ func (h *Handler) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 func (h *Handler) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		ctx, statements := store.CountStatements(c.Request().Context())
+		c.SetRequest(c.Request().WithContext(ctx))
 		if err := next(c); err != nil {
 			c.Error(err)
 		}
@@ -100,7 +102,7 @@ func (h *Handler) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			route = "unmatched"
 		}
 		elapsed := time.Since(start)
-		h.metrics.observe(req.Method, route, res.Status, elapsed)
+		h.metrics.observe(req.Method, route, res.Status, elapsed, statements.Load())
 		if strings.HasPrefix(route, "/static/") || route == "/healthz" || route == "/metrics" {
 			return nil
 		}
@@ -112,6 +114,7 @@ func (h *Handler) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.Int("status", res.Status),
 			slog.Int64("bytes", res.Size),
 			slog.Float64("ms", float64(elapsed.Microseconds())/1000),
+			slog.Int64("db_statements", statements.Load()),
 			slog.String("ip", c.RealIP()),
 		}
 		if a := actorFrom(req.Context()); a != nil {

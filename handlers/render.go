@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"ledgerline/store"
+	"ledgerline/store/approvals"
 	"ledgerline/store/identity"
 	"ledgerline/store/notify"
 	"ledgerline/views/layout"
@@ -51,8 +53,17 @@ func (h *Handler) shell(c echo.Context, title string) layout.Shell {
 			ID: m.TenantID.String(), Name: m.TenantName, Role: m.Role.Label(), Current: m.TenantID == a.Tenant.ID,
 		})
 	}
-	// The unread count is a best effort: a failure only hides the badge.
-	s.Actor.Unread, _ = notify.UnreadCount(ctx, h.db, a.Scope(requestIDFrom(ctx), c.RealIP()))
+	// The counts in the frame (unread notifications, approvals waiting) are read in one transaction, or in
+	// the page's own when it has one (readShared). They are a best effort: a failure only hides a badge.
+	approvalsCount := 0
+	sc := a.Scope(requestIDFrom(ctx), c.RealIP())
+	_ = h.db.InTenantShared(ctx, sc, func(ctx context.Context) error {
+		s.Actor.Unread, _ = notify.UnreadCount(ctx, h.db, sc)
+		if a.Can(identity.ApprovalsDecide) {
+			approvalsCount, _ = approvals.InboxCount(ctx, h.db, sc)
+		}
+		return nil
+	})
 	path := c.Request().URL.Path
 	for _, item := range navigation {
 		if item.permission != "" && !a.Can(item.permission) {
@@ -63,7 +74,7 @@ func (h *Handler) shell(c echo.Context, title string) layout.Shell {
 		}
 		nav := layout.NavItem{Label: item.label, Href: item.href, Icon: item.icon, Active: navActive(path, item.href)}
 		if item.href == "/approvals" {
-			nav.Count = h.approvalsNavCount(c)
+			nav.Count = approvalsCount
 		}
 		s.Nav = append(s.Nav, nav)
 	}
@@ -255,4 +266,16 @@ func fieldErrors(err error, order ...string) []ui.FieldError {
 		}
 	}
 	return out
+}
+
+// readShared runs fn, the store reads of one page, in one transaction (store.InTenantShared): the reads
+// share one BEGIN, scope, permission check and COMMIT instead of paying for each. fn must use the context it
+// is given (the request's context carries it too while fn runs) and only read; render after it returns.
+func (h *Handler) readShared(c echo.Context, fn func(ctx context.Context) error) error {
+	req := c.Request()
+	defer c.SetRequest(req)
+	return h.db.InTenantShared(req.Context(), scope(c), func(ctx context.Context) error {
+		c.SetRequest(req.WithContext(ctx))
+		return fn(ctx)
+	})
 }

@@ -103,6 +103,12 @@ func Permit(ctx context.Context, tx *store.Tx, p Permission) error {
 		}
 		return errNotAllowed
 	}
+	if r := Role(tx.ActorRole()); r != "" {
+		if !r.Can(p) {
+			return errNotAllowed
+		}
+		return nil
+	}
 	var role Role
 	err := tx.GetContext(ctx, &role, `
 		SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id
@@ -114,6 +120,7 @@ func Permit(ctx context.Context, tx *store.Tx, p Permission) error {
 	if err != nil {
 		return fmt.Errorf("error checking permission %s of user %s: %w", p, tx.Scope.ActorID, err)
 	}
+	tx.ActorRoleRemember(string(role))
 	if !role.Can(p) {
 		return errNotAllowed
 	}

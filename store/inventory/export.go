@@ -43,10 +43,12 @@ func ItemsCount(ctx context.Context, tx *store.Tx, p ItemListParams) (int64, err
 	if err := permit(ctx, tx, identity.InventoryRead); err != nil {
 		return 0, err
 	}
-	query, args, err := itemListQuery(p, tx.Scope.TenantID, nil, true)
-	if err != nil {
-		return 0, err
+	if p.Sort != "" {
+		if _, ok := itemSortKeys[p.Sort]; !ok {
+			return 0, (store.FieldErrors{"sort": "Choose a sort order from the list."}).Err()
+		}
 	}
+	query, args := itemCountQuery(p, tx.Scope.TenantID)
 	var n int64
 	if err := tx.GetContext(ctx, &n, query, args...); err != nil {
 		return 0, fmt.Errorf("error counting items: %w", err)

@@ -206,6 +206,31 @@ func ItemGet(ctx context.Context, db *store.DB, scope store.Scope, id store.ID) 
 	return item, err
 }
 
+// ItemsGet returns the items of scope's tenant with the given ids (deleted or not), by id, in one query:
+// what a page naming the items of its rows needs. Ids of other tenants or of no item are left out. The
+// actor needs InventoryRead.
+func ItemsGet(ctx context.Context, db *store.DB, scope store.Scope, ids []store.ID) (map[store.ID]Item, error) {
+	out := make(map[store.ID]Item, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.InventoryRead); err != nil {
+			return err
+		}
+		var items []Item
+		if err := tx.SelectContext(ctx, &items, `SELECT `+itemColumns+` FROM inventory_items i
+			WHERE i.tenant_id = $1 AND i.id = ANY ($2::uuid[])`, tx.Scope.TenantID, idStrings(sortedIDs(ids))); err != nil {
+			return fmt.Errorf("error loading %d items: %w", len(ids), err)
+		}
+		for _, it := range items {
+			out[it.ID] = it
+		}
+		return nil
+	})
+	return out, err
+}
+
 // ItemUpdateParams changes an item. Version is the version the editor saw.
 type ItemUpdateParams struct {
 	ID      store.ID
@@ -360,7 +385,10 @@ const (
 )
 
 // itemSortKeys is the whitelist of sort expressions and the type their cursor value casts to.
-var itemSortKeys = map[ItemSort]struct{ expr, cast string }{
+// itemSortKey is a sort's column and the type its cursor value is cast to.
+type itemSortKey struct{ expr, cast string }
+
+var itemSortKeys = map[ItemSort]itemSortKey{
 	SortSKU:    {"i.sku_key", "text"},
 	SortName:   {"i.name_key", "text"},
 	SortOnHand: {"i.on_hand_key", "bigint"},
@@ -391,6 +419,9 @@ type ItemListParams struct {
 type ItemListResult struct {
 	Items []Item
 	Next  string
+	// Estimate is, on the first page (no After), the planner's estimate of how many items match the filters
+	// (PostgreSQL's EXPLAIN, never a count); 0 on later pages. Show it as "about".
+	Estimate int64
 }
 
 // ItemList returns a page of scope's items with keyset pagination on (sort key, id): deep pages cost
@@ -415,39 +446,111 @@ func ItemList(ctx context.Context, db *store.DB, scope store.Scope, p ItemListPa
 	return res, nil
 }
 
-// itemListQuery builds the item list's query for p: the rows after cursor cur (nil: from the start) in
-// p's order, or with count their number (cursor and order ignored).
-func itemListQuery(p ItemListParams, tenantID store.ID, cur *itemCursor, count bool) (string, []any, error) {
+// itemSearchText is p's search as the list uses it: trimmed and cut to ItemSearchMaxLength.
+func itemSearchText(p ItemListParams) string {
+	search := strings.TrimSpace(p.Search)
+	if r := []rune(search); len(r) > ItemSearchMaxLength {
+		search = string(r[:ItemSearchMaxLength])
+	}
+	return search
+}
+
+// itemPageTx reads one page of the item list in tx, with the estimate of the whole on a first page that
+// has a next one; the caller has checked the permission and bounded p.Limit.
+func itemPageTx(ctx context.Context, tx *store.Tx, p ItemListParams) (*ItemListResult, error) {
 	if p.Sort == "" {
 		p.Sort = SortSKU
 	}
 	key, ok := itemSortKeys[p.Sort]
 	if !ok {
-		return "", nil, (store.FieldErrors{"sort": "Choose a sort order from the list."}).Err()
+		return nil, (store.FieldErrors{"sort": "Choose a sort order from the list."}).Err()
 	}
+	var cur *itemCursor
+	if p.After != "" {
+		c, err := itemCursorDecode(p.After)
+		if err != nil || c.sort != p.Sort || c.desc != p.Desc {
+			return nil, errBadCursor
+		}
+		cur = &c
+	}
+
+	search := itemSearchText(p)
+	var query string
+	var args []any
+	if len([]rune(search)) >= 3 {
+		query, args = itemSearchPageQuery(p, key, search, cur)
+	} else {
+		query, args = itemListQuery(p, key, search, cur)
+	}
+	args[0] = tx.Scope.TenantID
+
+	var rows []struct {
+		Item
+		SortKey string `db:"sort_key"`
+	}
+	if err := tx.SelectContext(ctx, &rows, query, args...); err != nil {
+		return nil, fmt.Errorf("error listing items: %w", err)
+	}
+	res := &ItemListResult{}
+	if len(rows) > p.Limit {
+		if p.After == "" {
+			// Only a first page with more after it needs the estimate.
+			estimate, err := itemCountEstimate(ctx, tx, p, search)
+			if err != nil {
+				return nil, err
+			}
+			// The estimate can be below what the page already shows; there are at least this many.
+			res.Estimate = max(estimate, int64(p.Limit+1))
+		}
+		last := rows[p.Limit-1]
+		rows = rows[:p.Limit]
+		res.Next = itemCursor{sort: p.Sort, desc: p.Desc, key: last.SortKey, id: last.ID}.encode()
+	}
+	res.Items = make([]Item, len(rows))
+	for i, r := range rows {
+		res.Items[i] = r.Item
+	}
+	return res, nil
+}
+
+// itemCountEstimate is the planner's estimate of the items matching p's filters (EXPLAIN, never a count).
+func itemCountEstimate(ctx context.Context, tx *store.Tx, p ItemListParams, search string) (int64, error) {
+	var pattern, category, location any
+	if search != "" {
+		pattern = "%" + likeEscaper.Replace(search) + "%"
+	}
+	if c := strings.TrimSpace(p.Category); c != "" {
+		category = strings.ToLower(c)
+	}
+	if p.LocationID != nil {
+		location = *p.LocationID
+	}
+	var estimate int64
+	if err := tx.GetContext(ctx, &estimate, `SELECT inventory_item_count_estimate($1, $2, $3, $4, $5)`,
+		pattern, category, location, p.LowStock, p.Deleted); err != nil {
+		return 0, fmt.Errorf("error estimating the item count: %w", err)
+	}
+	return estimate, nil
+}
+
+// itemCountQuery counts the items matching p's filters exactly (exports show it as their total).
+func itemCountQuery(p ItemListParams, tenantID store.ID) (string, []any) {
 	args := []any{tenantID}
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
 	var q strings.Builder
-	if count {
-		q.WriteString(`SELECT count(*) FROM inventory_items i WHERE i.tenant_id = $1`)
-	} else {
-		q.WriteString(`SELECT ` + itemColumns + `, (` + key.expr + `)::text AS sort_key FROM inventory_items i WHERE i.tenant_id = $1`)
-	}
+	q.WriteString(`SELECT count(*) FROM inventory_items i WHERE i.tenant_id = $1`)
 	if p.Deleted {
 		q.WriteString(` AND i.deleted_at IS NOT NULL`)
 	} else {
 		q.WriteString(` AND i.deleted_at IS NULL`)
 	}
-	if s := strings.TrimSpace(p.Search); s != "" {
-		if r := []rune(s); len(r) > ItemSearchMaxLength {
-			s = string(r[:ItemSearchMaxLength])
-		}
+	if s := itemSearchText(p); s != "" {
 		n := arg("%" + likeEscaper.Replace(s) + "%")
 		if len([]rune(s)) >= 3 {
-			// Long enough for the trigram indexes, which only the search function can use (see the migration).
+			// Long enough for the trigram indexes, which only the search function can use (see migration 00008).
 			q.WriteString(` AND i.id IN (SELECT s.id FROM inventory_item_search(` + n + `) s)`)
 		} else {
 			q.WriteString(` AND (i.sku ILIKE ` + n + ` OR i.name ILIKE ` + n + `)`)
@@ -466,8 +569,40 @@ func itemListQuery(p ItemListParams, tenantID store.ID, cur *itemCursor, count b
 	if p.LowStock {
 		q.WriteString(` AND i.reorder_point > 0 AND i.on_hand <= i.reorder_point`)
 	}
-	if count {
-		return q.String(), args, nil
+	return q.String(), args
+}
+
+// itemListQuery is the list's query without a search of three or more characters: every filter a fixed
+// SQL fragment added only when used, so the planner sees the predicates of the partial indexes.
+func itemListQuery(p ItemListParams, key itemSortKey, search string, cur *itemCursor) (string, []any) {
+	args := []any{nil}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT ` + itemColumns + `, (` + key.expr + `)::text AS sort_key FROM inventory_items i WHERE i.tenant_id = $1`)
+	if p.Deleted {
+		q.WriteString(` AND i.deleted_at IS NOT NULL`)
+	} else {
+		q.WriteString(` AND i.deleted_at IS NULL`)
+	}
+	if search != "" {
+		n := arg("%" + likeEscaper.Replace(search) + "%")
+		q.WriteString(` AND (i.sku ILIKE ` + n + ` OR i.name ILIKE ` + n + `)`)
+	}
+	if c := strings.TrimSpace(p.Category); c != "" {
+		q.WriteString(` AND i.category_key = ` + arg(strings.ToLower(c)))
+	}
+	if p.LocationID != nil {
+		n := arg(*p.LocationID)
+		q.WriteString(` AND EXISTS (SELECT 1 FROM stock_levels l JOIN inventory_locations loc
+			ON loc.tenant_id = l.tenant_id AND loc.id = l.location_id
+			WHERE l.tenant_id = i.tenant_id AND l.item_id = i.id AND (l.on_hand <> 0 OR l.reserved <> 0)
+			  AND (loc.id = ` + n + ` OR loc.warehouse_id = ` + n + `))`)
+	}
+	if p.LowStock {
+		q.WriteString(` AND i.reorder_point > 0 AND i.on_hand <= i.reorder_point`)
 	}
 	cmp, dir := ">", ""
 	if p.Desc {
@@ -479,44 +614,30 @@ func itemListQuery(p ItemListParams, tenantID store.ID, cur *itemCursor, count b
 		q.WriteString(` AND ` + key.expr + ` ` + cmp + `= ` + k + ` AND (` + key.expr + ` ` + cmp + ` ` + k + ` OR i.id ` + cmp + ` ` + id + `)`)
 	}
 	q.WriteString(` ORDER BY ` + key.expr + dir + `, i.id` + dir + ` LIMIT ` + arg(p.Limit+1))
-	return q.String(), args, nil
+	return q.String(), args
 }
 
-// itemPageTx reads one page of the item list in tx; the caller has checked the permission and p.Limit.
-func itemPageTx(ctx context.Context, tx *store.Tx, p ItemListParams) (*ItemListResult, error) {
-	if p.Sort == "" {
-		p.Sort = SortSKU
+// itemSearchPageQuery is the list's query with a search of three or more characters. ILIKE is not
+// leakproof, so under row-level security neither the trigram indexes nor good estimates are available to
+// it; inventory_item_search_page (migration 00016) finds the page's ids as the owner, for the transaction's
+// tenant only, and the rows are then read through row-level security in the function's order.
+func itemSearchPageQuery(p ItemListParams, key itemSortKey, search string, cur *itemCursor) (string, []any) {
+	var category, location, afterKey, afterID any
+	if c := strings.TrimSpace(p.Category); c != "" {
+		category = strings.ToLower(c)
 	}
-	var cur *itemCursor
-	if p.After != "" {
-		c, err := itemCursorDecode(p.After)
-		if err != nil || c.sort != p.Sort || c.desc != p.Desc {
-			return nil, errBadCursor
-		}
-		cur = &c
+	if p.LocationID != nil {
+		location = *p.LocationID
 	}
-	query, args, err := itemListQuery(p, tx.Scope.TenantID, cur, false)
-	if err != nil {
-		return nil, err
+	if cur != nil {
+		afterKey, afterID = cur.key, cur.id
 	}
-	var rows []struct {
-		Item
-		SortKey string `db:"sort_key"`
-	}
-	if err := tx.SelectContext(ctx, &rows, query, args...); err != nil {
-		return nil, fmt.Errorf("error listing items: %w", err)
-	}
-	res := &ItemListResult{}
-	if len(rows) > p.Limit {
-		last := rows[p.Limit-1]
-		rows = rows[:p.Limit]
-		res.Next = itemCursor{sort: p.Sort, desc: p.Desc, key: last.SortKey, id: last.ID}.encode()
-	}
-	res.Items = make([]Item, len(rows))
-	for i, r := range rows {
-		res.Items[i] = r.Item
-	}
-	return res, nil
+	return `SELECT ` + itemColumns + `, (` + key.expr + `)::text AS sort_key
+		FROM inventory_item_search_page($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WITH ORDINALITY AS s (item_id, n)
+		JOIN inventory_items i ON i.tenant_id = $1 AND i.id = s.item_id
+		ORDER BY s.n`,
+		[]any{nil, "%" + likeEscaper.Replace(search) + "%", string(p.Sort), p.Desc, afterKey, afterID, category, location,
+			p.LowStock, p.Deleted, p.Limit + 1}
 }
 
 // itemCursor is where the next page starts: after (key, id) in the given order.

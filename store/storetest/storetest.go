@@ -78,7 +78,7 @@ func New(t testing.TB) *Bundle {
 	sealer, err := store.NewSealer(TestKey)
 	require.NoError(t, err)
 	appURL := withDatabase(t, appTemplate, name)
-	db, err := store.Open(ctx, appURL, store.OpenOpts{MaxConns: 10, Secrets: sealer})
+	db, err := store.Open(ctx, appURL, store.OpenOpts{MaxConns: 10, Secrets: sealer, CountStatements: true})
 	require.NoError(t, err)
 	inserter, err := river.NewClient(riverdatabasesql.New(db.X.DB), &river.Config{})
 	require.NoError(t, err)
