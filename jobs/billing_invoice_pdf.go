@@ -35,4 +35,6 @@ func (w *InvoicePDFWorker) Work(ctx context.Context, job *river.Job[billing.Invo
 }
 
 // Timeout bounds one attempt.
-func (w *InvoicePDFWorker) Timeout(*river.Job[billing.InvoicePDFArgs]) time.Duration { return time.Minute }
+func (w *InvoicePDFWorker) Timeout(*river.Job[billing.InvoicePDFArgs]) time.Duration {
+	return time.Minute
+}

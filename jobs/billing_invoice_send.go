@@ -54,4 +54,6 @@ func (w *InvoiceSendWorker) Work(ctx context.Context, job *river.Job[billing.Inv
 }
 
 // Timeout bounds one attempt.
-func (w *InvoiceSendWorker) Timeout(*river.Job[billing.InvoiceSendArgs]) time.Duration { return 2 * time.Minute }
+func (w *InvoiceSendWorker) Timeout(*river.Job[billing.InvoiceSendArgs]) time.Duration {
+	return 2 * time.Minute
+}
