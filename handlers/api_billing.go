@@ -217,13 +217,13 @@ type apiAllocationBody struct {
 type apiPaymentCreateInput struct {
 	APIIdempotencyKey
 	Body struct {
-		CustomerID  string `json:"customer_id" format:"uuid"`
-		Amount      int64  `json:"amount" minimum:"1" doc:"Minor units."`
-		Currency    string `json:"currency,omitempty" doc:"Must be the customer's currency (default)."`
-		ReceivedOn  string `json:"received_on" format:"date"`
-		Method      string `json:"method" enum:"bank_transfer,card,cash,cheque,other"`
-		Reference   string `json:"reference,omitempty" maxLength:"200"`
-		KeepCredit  bool   `json:"keep_credit,omitempty" doc:"Keep what is not allocated as customer credit; without it, an unallocated rest is refused."`
+		CustomerID  string              `json:"customer_id" format:"uuid"`
+		Amount      int64               `json:"amount" minimum:"1" doc:"Minor units."`
+		Currency    string              `json:"currency,omitempty" doc:"Must be the customer's currency (default)."`
+		ReceivedOn  string              `json:"received_on" format:"date"`
+		Method      string              `json:"method" enum:"bank_transfer,card,cash,cheque,other"`
+		Reference   string              `json:"reference,omitempty" maxLength:"200"`
+		KeepCredit  bool                `json:"keep_credit,omitempty" doc:"Keep what is not allocated as customer credit; without it, an unallocated rest is refused."`
 		Allocations []apiAllocationBody `json:"allocations,omitempty" maxItems:"200"`
 	}
 }

@@ -314,8 +314,9 @@ func (h *Handler) editorView(c echo.Context, d *billing.InvoiceDetail, form *bvi
 	digits := store.CurrencyDigits(cur)
 	path := "/billing/invoices/" + d.ID.String()
 	ed := bview.EditorView{InvoiceID: d.ID.String(), Action: path + "/lines", CSRFToken: csrfToken(c), Currency: cur,
-		Editable: d.Status == billing.StatusDraft && actorFrom(c.Request().Context()).Can(identity.BillingWrite),
-		PricesIncludeTax: d.PricesIncludeTax, Version: d.Version,
+		Editable:         d.Status == billing.StatusDraft && actorFrom(c.Request().Context()).Can(identity.BillingWrite),
+		PricesIncludeTax: d.PricesIncludeTax, Version: d.Version, IssuePath: path + "/issue",
+		CanIssue: actorFrom(c.Request().Context()).Can(identity.BillingIssue),
 		Subtotal: money(d.Subtotal, cur), TaxTotal: money(d.TaxTotal, cur), Total: money(d.Total, cur)}
 	for _, l := range d.Lines {
 		amount := l.Net

@@ -258,8 +258,12 @@ func (h *Handler) billingCustomerUpdate(c echo.Context) error {
 	return redirect(c, "/billing/customers/"+id.String())
 }
 
-func (h *Handler) billingCustomerDelete(c echo.Context) error  { return h.customerDeleteOrRestore(c, true) }
-func (h *Handler) billingCustomerRestore(c echo.Context) error { return h.customerDeleteOrRestore(c, false) }
+func (h *Handler) billingCustomerDelete(c echo.Context) error {
+	return h.customerDeleteOrRestore(c, true)
+}
+func (h *Handler) billingCustomerRestore(c echo.Context) error {
+	return h.customerDeleteOrRestore(c, false)
+}
 
 func (h *Handler) customerDeleteOrRestore(c echo.Context, del bool) error {
 	ctx := c.Request().Context()

@@ -444,9 +444,12 @@ func tenantToday(ctx context.Context, tx *store.Tx) (time.Time, error) {
 }
 
 // InvoiceIssueParams issue a draft; Version is the version the issuer saw (0 skips the check).
+// IssueDate dates the invoice on another day than today; only the system may (demo data, migrations from
+// another ledger): people and API clients always issue today, so numbers follow the calendar.
 type InvoiceIssueParams struct {
-	ID      store.ID
-	Version int
+	ID        store.ID
+	Version   int
+	IssueDate *time.Time
 }
 
 // InvoiceIssue gives a draft its number and freezes it: dated today in the tenant's zone, due after its
@@ -495,6 +498,12 @@ func invoiceIssueTx(ctx context.Context, tx *store.Tx, p InvoiceIssueParams) (*I
 	today, err := tenantToday(ctx, tx)
 	if err != nil {
 		return nil, err
+	}
+	if p.IssueDate != nil {
+		if tx.Scope.ActorID != (store.ID{}) || tx.Scope.ClientID != (store.ID{}) {
+			return nil, store.Errorf(store.Forbidden, "Invoices are issued with today's date.")
+		}
+		today = *p.IssueDate
 	}
 	sub, tax, total, _ := Totals(lines)
 	year := today.Year()

@@ -98,7 +98,8 @@ func (v InvoiceView) VersionText() string { return strconv.Itoa(v.Version) }
 // EditorView is a draft's lines and totals, with the add-line form when editable.
 type EditorView struct {
 	InvoiceID, Action, CSRFToken string
-	Editable                     bool
+	Editable, CanIssue           bool
+	IssuePath                    string
 	PricesIncludeTax             bool
 	Version                      int
 	Lines                        []LineRow
