@@ -68,7 +68,7 @@ func CustomerList(s layout.Shell, v CustomerListView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Nav("customers").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Nav(s, "customers").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

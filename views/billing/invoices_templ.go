@@ -69,7 +69,7 @@ func InvoiceList(s layout.Shell, v InvoiceListView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Nav("invoices").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Nav(s, "invoices").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -68,7 +68,7 @@ func PaymentList(s layout.Shell, v PaymentListView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Nav("payments").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Nav(s, "payments").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -49,7 +49,7 @@ func Reports(s layout.Shell, v ReportsView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Nav("reports").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Nav(s, "reports").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -49,7 +49,7 @@ func Settings(s layout.Shell, v SettingsView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = Nav("settings").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Nav(s, "settings").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
