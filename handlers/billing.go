@@ -289,6 +289,11 @@ func invoiceTimeline(d *billing.InvoiceDetail, loc *time.Location) []bview.Timel
 	for _, n := range d.CreditNotes {
 		evs = append(evs, ev{n.CreatedAt, "Credited " + money(n.Amount, cur) + " by " + n.Number})
 	}
+	for _, r := range d.Reminders {
+		if r.Sent {
+			evs = append(evs, ev{r.CreatedAt, "Reminded " + r.Recipient + " (" + bview.Itoa(r.Days) + " days overdue)"})
+		}
+	}
 	if d.PaidAt != nil {
 		evs = append(evs, ev{*d.PaidAt, "Paid in full"})
 	}

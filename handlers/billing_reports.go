@@ -76,12 +76,12 @@ func revenueCharts(months []billing.RevenueMonth) []bview.RevenueChart {
 	return out
 }
 
-var settingsFormFields = []string{"invoice_series", "credit_note_series", "default_terms_days", "sender_address", "payment_instructions"}
+var settingsFormFields = []string{"invoice_series", "credit_note_series", "default_terms_days", "reminder_days", "sender_address", "payment_instructions"}
 
 func (h *Handler) settingsViewOf(c echo.Context, s billing.Settings) (bview.SettingsView, error) {
 	v := bview.SettingsView{CSRFToken: csrfToken(c), PricesIncludeTax: s.PricesIncludeTax, InvoiceSeries: s.InvoiceSeries,
 		CreditNoteSeries: s.CreditNoteSeries, Terms: strconv.Itoa(s.DefaultTermsDays), PaymentInstructions: s.PaymentInstructions,
-		SenderAddress: s.SenderAddress, Version: s.Version}
+		SenderAddress: s.SenderAddress, ReminderDays: s.ReminderDays.String(), Version: s.Version}
 	rates, err := billing.TaxRateList(c.Request().Context(), h.db, scope(c))
 	if err != nil {
 		return v, err
@@ -114,7 +114,13 @@ func (h *Handler) billingSettingsUpdate(c echo.Context) error {
 		InvoiceSeries: strings.ToUpper(strings.TrimSpace(c.FormValue("invoice_series"))), CreditNoteSeries: strings.ToUpper(strings.TrimSpace(c.FormValue("credit_note_series"))),
 		PaymentInstructions: c.FormValue("payment_instructions"), SenderAddress: c.FormValue("sender_address"), Version: version}
 	terms := strings.TrimSpace(c.FormValue("default_terms_days"))
+	reminders := c.FormValue("reminder_days")
 	var parse store.FieldErrors
+	if days, err := billing.ParseDays(reminders); err != nil {
+		parse.Add("reminder_days", store.ErrorMessage(err))
+	} else {
+		p.ReminderDays = days
+	}
 	if n, err := strconv.Atoi(terms); err != nil {
 		parse.Add("default_terms_days", "Enter the payment terms as a whole number of days, like 30.")
 	} else {
@@ -130,7 +136,7 @@ func (h *Handler) billingSettingsUpdate(c echo.Context) error {
 		if verr != nil {
 			return verr
 		}
-		v.Terms = terms
+		v.Terms, v.ReminderDays = terms, reminders
 		v.Errors = fieldErrors(err, settingsFormFields...)
 		status := http.StatusUnprocessableEntity
 		if len(se.Fields) == 0 {

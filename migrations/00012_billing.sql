@@ -18,6 +18,9 @@ CREATE TABLE billing_settings (
 	payment_instructions  text NOT NULL DEFAULT '' CHECK (length(payment_instructions) <= 1000),
 	-- The seller's postal address as printed on documents.
 	sender_address        text NOT NULL DEFAULT '' CHECK (length(sender_address) <= 1000),
+	-- Days past the due date on which customers are reminded of an open invoice, ascending; empty: never.
+	reminder_days         integer[] NOT NULL DEFAULT '{7,14,30}'
+		CHECK (cardinality(reminder_days) <= 6 AND 0 < ALL (reminder_days) AND 366 > ALL (reminder_days)),
 	updated_at            timestamptz NOT NULL DEFAULT now(),
 	version               integer NOT NULL DEFAULT 1,
 	CHECK (invoice_series <> credit_note_series)
@@ -287,9 +290,23 @@ CREATE TABLE billing_invoice_sends (
 );
 CREATE INDEX billing_invoice_sends_invoice_idx ON billing_invoice_sends (tenant_id, invoice_id, requested_at DESC);
 
+-- Reminders of overdue invoices: one row per invoice and stage (days past due). The primary key makes each
+-- stage happen once even when the periodic job runs twice or late; a late run covers the stages it missed
+-- with one e-mail (sent = false for the skipped ones).
+CREATE TABLE billing_reminders (
+	tenant_id   uuid NOT NULL DEFAULT app_tenant_id() REFERENCES tenants (id),
+	invoice_id  uuid NOT NULL,
+	days        integer NOT NULL CHECK (days > 0),
+	sent        boolean NOT NULL,
+	recipient   text NOT NULL DEFAULT '',
+	created_at  timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant_id, invoice_id, days),
+	FOREIGN KEY (tenant_id, invoice_id) REFERENCES billing_invoices (tenant_id, id)
+);
+
 -- Ledger rows are never deleted by the app.
 REVOKE DELETE, TRUNCATE ON billing_credit_notes, billing_payments, billing_allocations, billing_counters,
-	billing_invoice_sends FROM ledgerline_app;
+	billing_invoice_sends, billing_reminders FROM ledgerline_app;
 REVOKE UPDATE ON billing_credit_notes FROM ledgerline_app;
 
 ALTER TABLE billing_settings ENABLE ROW LEVEL SECURITY;
@@ -328,13 +345,17 @@ ALTER TABLE billing_allocations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE billing_allocations FORCE ROW LEVEL SECURITY;
 CREATE POLICY billing_allocations_tenant ON billing_allocations
 	USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
+ALTER TABLE billing_reminders ENABLE ROW LEVEL SECURITY;
+ALTER TABLE billing_reminders FORCE ROW LEVEL SECURITY;
+CREATE POLICY billing_reminders_tenant ON billing_reminders
+	USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
 ALTER TABLE billing_invoice_sends ENABLE ROW LEVEL SECURITY;
 ALTER TABLE billing_invoice_sends FORCE ROW LEVEL SECURITY;
 CREATE POLICY billing_invoice_sends_tenant ON billing_invoice_sends
 	USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
 
 -- +goose Down
-DROP TABLE billing_invoice_sends, billing_allocations, billing_payments, billing_credit_notes,
+DROP TABLE billing_reminders, billing_invoice_sends, billing_allocations, billing_payments, billing_credit_notes,
 	billing_invoice_lines, billing_invoices, billing_counters;
 DROP FUNCTION billing_customer_search(text), billing_invoice_frozen(), billing_invoice_line_frozen();
 DROP TABLE billing_customers, billing_tax_rates, billing_settings;

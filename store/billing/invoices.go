@@ -604,6 +604,7 @@ type InvoiceDetail struct {
 	Allocations []AllocationRow
 	CreditNotes []CreditNote
 	Sends       []Send
+	Reminders   []Reminder
 }
 
 // AllocationRow is a payment's part applied to an invoice, as the invoice shows it.
@@ -664,6 +665,10 @@ func InvoiceGet(ctx context.Context, db *store.DB, scope store.Scope, id store.I
 			FROM billing_invoice_sends WHERE tenant_id = $1 AND invoice_id = $2 ORDER BY requested_at DESC LIMIT 20`,
 			tx.Scope.TenantID, id); err != nil {
 			return fmt.Errorf("error loading e-mails of invoice %s: %w", id, err)
+		}
+		if err := tx.SelectContext(ctx, &d.Reminders, `SELECT days, sent, recipient, created_at FROM billing_reminders
+			WHERE tenant_id = $1 AND invoice_id = $2 ORDER BY days`, tx.Scope.TenantID, id); err != nil {
+			return fmt.Errorf("error loading reminders of invoice %s: %w", id, err)
 		}
 		return nil
 	})

@@ -3,9 +3,12 @@ package billing
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"ledgerline/store"
@@ -21,17 +24,18 @@ type Settings struct {
 	DefaultTermsDays    int       `db:"default_terms_days" json:"default_terms_days"`
 	PaymentInstructions string    `db:"payment_instructions" json:"payment_instructions"`
 	SenderAddress       string    `db:"sender_address" json:"sender_address"`
+	ReminderDays        Days      `db:"reminder_days" json:"reminder_days"`
 	UpdatedAt           time.Time `db:"updated_at" json:"updated_at"`
 	Version             int       `db:"version" json:"version"`
 }
 
 // DefaultSettings are the settings of a tenant that never saved any.
 func DefaultSettings() Settings {
-	return Settings{InvoiceSeries: "INV", CreditNoteSeries: "CN", DefaultTermsDays: 30}
+	return Settings{InvoiceSeries: "INV", CreditNoteSeries: "CN", DefaultTermsDays: 30, ReminderDays: Days{7, 14, 30}}
 }
 
 const settingsColumns = `prices_include_tax, invoice_series, credit_note_series, default_terms_days,
-	payment_instructions, sender_address, updated_at, version`
+	payment_instructions, sender_address, reminder_days, updated_at, version`
 
 func settingsGetTx(ctx context.Context, tx *store.Tx) (Settings, error) {
 	s := DefaultSettings()
@@ -62,6 +66,7 @@ func SettingsGet(ctx context.Context, db *store.DB, scope store.Scope) (Settings
 var seriesPattern = regexp.MustCompile(`^[A-Z][A-Z0-9]{0,9}$`)
 
 // SettingsUpdateParams are the new settings; Version is the version the editor saw (0 for the defaults).
+// ReminderDays nil keeps the current stages; an empty list turns reminders off.
 type SettingsUpdateParams struct {
 	PricesIncludeTax    bool
 	InvoiceSeries       string
@@ -69,6 +74,7 @@ type SettingsUpdateParams struct {
 	DefaultTermsDays    int
 	PaymentInstructions string
 	SenderAddress       string
+	ReminderDays        Days
 	Version             int
 }
 
@@ -90,6 +96,14 @@ func SettingsUpdate(ctx context.Context, db *store.DB, scope store.Scope, p Sett
 	}
 	p.PaymentInstructions = textField(&f, "payment_instructions", p.PaymentInstructions, 0, 1000, "Keep the payment instructions under 1,000 characters.")
 	p.SenderAddress = textField(&f, "sender_address", p.SenderAddress, 0, 1000, "Keep the address under 1,000 characters.")
+	if len(p.ReminderDays) > 6 {
+		f.Add("reminder_days", "Enter at most 6 reminder days.")
+	}
+	for i, d := range p.ReminderDays {
+		if d < 1 || d > 365 || (i > 0 && d <= p.ReminderDays[i-1]) {
+			f.Add("reminder_days", "Enter days between 1 and 365 in ascending order, like 7, 14, 30.")
+		}
+	}
 	if err := f.Err(); err != nil {
 		return Settings{}, err
 	}
@@ -110,12 +124,16 @@ func SettingsUpdate(ctx context.Context, db *store.DB, scope store.Scope, p Sett
 		if before.Version != p.Version {
 			return store.Errorf(store.Conflict, "The billing settings were changed by someone else. Reload the page and try again.")
 		}
+		if p.ReminderDays == nil {
+			p.ReminderDays = before.ReminderDays
+		}
 		if err := tx.GetContext(ctx, &after, `
 			UPDATE billing_settings SET prices_include_tax = $2, invoice_series = $3, credit_note_series = $4,
-				default_terms_days = $5, payment_instructions = $6, sender_address = $7, updated_at = now(), version = version + 1
+				default_terms_days = $5, payment_instructions = $6, sender_address = $7, reminder_days = $8::integer[],
+				updated_at = now(), version = version + 1
 			WHERE tenant_id = $1 RETURNING `+settingsColumns,
 			tx.Scope.TenantID, p.PricesIncludeTax, p.InvoiceSeries, p.CreditNoteSeries, p.DefaultTermsDays,
-			p.PaymentInstructions, p.SenderAddress); err != nil {
+			p.PaymentInstructions, p.SenderAddress, p.ReminderDays); err != nil {
 			return fmt.Errorf("error saving billing settings: %w", err)
 		}
 		return audit.Record(ctx, tx, audit.RecordParams{Action: "billing.settings_update", EntityType: "billing_settings",
@@ -206,4 +224,53 @@ func TaxRateList(ctx context.Context, db *store.DB, scope store.Scope) ([]TaxRat
 			WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY rate_bp DESC, lower(name)`, tx.Scope.TenantID)
 	})
 	return out, err
+}
+
+// Days is a list of day counts stored as integer[] (reminder stages).
+type Days []int
+
+// String writes the days as people type them: "7, 14, 30".
+func (d Days) String() string {
+	parts := make([]string, len(d))
+	for i, v := range d {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ParseDays reads "7, 14, 30" (or "" for none).
+func ParseDays(s string) (Days, error) {
+	out := Days{}
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
+		v, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, store.Errorf(store.Invalid, "Enter whole numbers of days separated by commas, like 7, 14, 30.")
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Scan reads an integer[] column (text form "{7,14,30}").
+func (d *Days) Scan(src any) error {
+	var s string
+	switch v := src.(type) {
+	case string:
+		s = v
+	case []byte:
+		s = string(v)
+	default:
+		return fmt.Errorf("cannot scan %T into billing.Days", src)
+	}
+	days, err := ParseDays(strings.Trim(s, "{}"))
+	if err != nil {
+		return fmt.Errorf("cannot scan %q into billing.Days", s)
+	}
+	*d = days
+	return nil
+}
+
+// Value writes the days as an integer[] literal.
+func (d Days) Value() (driver.Value, error) {
+	return "{" + strings.ReplaceAll(d.String(), " ", "") + "}", nil
 }
