@@ -286,6 +286,7 @@ type SettingsView struct {
 	PricesIncludeTax                       bool
 	InvoiceSeries, CreditNoteSeries, Terms string
 	PaymentInstructions, SenderAddress     string
+	ReminderDays                           string
 	Version                                int
 	Errors                                 []ui.FieldError
 	Conflict                               string
