@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -302,4 +303,48 @@ func (h *Handler) customerDeleteOrRestore(c echo.Context, del bool) error {
 		h.flash(ctx, cu.Name+" is restored.")
 	}
 	return redirect(c, "/billing/customers/"+id.String())
+}
+
+var statementKinds = map[string]string{"invoice": "Invoice", "credit_note": "Credit note", "payment": "Payment", "payment_reversal": "Payment reversed"}
+
+func (h *Handler) billingCustomerStatement(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := store.ParseID(c.Param("id"))
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	cu, err := billing.CustomerGet(ctx, h.db, scope(c), id)
+	if err != nil {
+		return err
+	}
+	p := billing.StatementParams{CustomerID: id}
+	var problems []ui.FieldError
+	for _, x := range []struct {
+		name string
+		into *time.Time
+	}{{"from", &p.From}, {"to", &p.To}} {
+		if d, ok := parseDateParam(c.QueryParam(x.name)); !ok {
+			problems = append(problems, ui.FieldError{Message: "Enter the dates as dates; the default period is shown."})
+		} else if d != nil {
+			*x.into = *d
+		}
+	}
+	st, err := billing.CustomerStatement(ctx, h.db, scope(c), p)
+	if store.ErrorCode(err) == store.Invalid {
+		problems = append(problems, ui.FieldError{Message: store.ErrorMessage(err)})
+		st, err = billing.CustomerStatement(ctx, h.db, scope(c), billing.StatementParams{CustomerID: id})
+	}
+	if err != nil {
+		return err
+	}
+	digits := store.CurrencyDigits(st.Currency)
+	v := bview.StatementView{CustomerName: cu.Name, CustomerHref: "/billing/customers/" + id.String(),
+		Path: "/billing/customers/" + id.String() + "/statement", Currency: st.Currency,
+		From: st.From.Format("2006-01-02"), To: st.To.Format("2006-01-02"),
+		Opening: store.FormatMinorUnits(st.Opening, digits), Closing: store.FormatMinorUnits(st.Closing, digits), Problems: problems}
+	for _, l := range st.Lines {
+		v.Lines = append(v.Lines, bview.StatementRow{Date: l.Date.Format("2006-01-02"), Kind: statementKinds[l.Kind], Reference: l.Reference,
+			Amount: store.FormatMinorUnits(l.Amount, digits), Balance: store.FormatMinorUnits(l.Balance, digits)})
+	}
+	return render(c, http.StatusOK, bview.Statement(h.shell(c, "Statement of "+cu.Name+" — Billing"), v))
 }

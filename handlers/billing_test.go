@@ -142,6 +142,13 @@ func TestBillingPagesFlow(t *testing.T) {
 	require.Empty(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "invoice-pay" }))
 	require.Equal(t, http.StatusForbidden, aud.post(invPath+"/void", url.Values{"version": {"1"}, "reason": {"x"}}).status)
 
+	// The customer's statement: the invoice and the payment, closing at zero.
+	res = c.get(custPath + "/statement")
+	require.Equal(t, http.StatusOK, res.status)
+	require.Len(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "statement-line" }), 2)
+	require.Equal(t, "0.00", testIDText(t, res, "statement-closing"))
+	require.Equal(t, http.StatusOK, c.get(custPath+"/statement?from=garbage").status)
+
 	// Tenant B's invoice is not found from tenant A.
 	rowsB := b.billingB(t)
 	require.Equal(t, http.StatusNotFound, c.get("/billing/invoices/"+rowsB.invoice.String()).status)

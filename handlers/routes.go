@@ -168,6 +168,7 @@ func (h *Handler) billingRoutes(app *echo.Group) {
 	app.GET("/billing/customers/new", h.billingCustomerNew, write)
 	app.POST("/billing/customers", h.billingCustomerCreate, write)
 	app.GET("/billing/customers/:id", h.billingCustomerShow, read)
+	app.GET("/billing/customers/:id/statement", h.billingCustomerStatement, read)
 	app.POST("/billing/customers/:id", h.billingCustomerUpdate, write)
 	app.POST("/billing/customers/:id/delete", h.billingCustomerDelete, write)
 	app.POST("/billing/customers/:id/restore", h.billingCustomerRestore, write)

@@ -199,6 +199,7 @@ var billingMatrix = []matrixRow{
 	{"GET", "/billing/customers/new", 200, 403, 200, 403, 403, 303},
 	{"POST", "/billing/customers", 422, 403, 422, 403, 403, 303},
 	{"GET", "/billing/customers/:id", 404, 404, 404, 403, 404, 303},
+	{"GET", "/billing/customers/:id/statement", 404, 404, 404, 403, 404, 303},
 	{"POST", "/billing/customers/:id", 404, 403, 404, 403, 403, 303},
 	{"POST", "/billing/customers/:id/delete", 404, 403, 404, 403, 403, 303},
 	{"POST", "/billing/customers/:id/restore", 404, 403, 404, 403, 403, 303},

@@ -289,3 +289,51 @@ func TestCrossTenant(t *testing.T) {
 	require.Empty(t, balanceViolations(ctx, t, tb.db, tb.a))
 	require.Empty(t, balanceViolations(ctx, t, tb.db, tb.b))
 }
+
+// TestCustomerStatement: opening, movements and closing; the closing balance equals the open balances of
+// the customer's invoices minus their credit.
+func TestCustomerStatement(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	old := tb.issued(ctx, t, tb.cust.ID, [2]int64{1, 10000}) // 119.00, dated 40 days back
+	backdate(ctx, t, tb, old.ID, 40)
+	inv := tb.issued(ctx, t, tb.cust.ID, [2]int64{2, 5000}) // 119.00
+	today := time.Now().UTC()
+	_, err := billing.PaymentRecord(ctx, tb.db, tb.sys, billing.PaymentParams{CustomerID: tb.cust.ID, Amount: 15000, ReceivedOn: today,
+		Method: billing.MethodBankTransfer, Reference: "TX-9", KeepCredit: true, Allocations: []billing.Allocation{{InvoiceID: old.ID, Amount: 11900}}})
+	require.NoError(t, err)
+	bounced, err := billing.PaymentRecord(ctx, tb.db, tb.sys, billing.PaymentParams{CustomerID: tb.cust.ID, Amount: 1000, ReceivedOn: today,
+		Method: billing.MethodCheque, Reference: "CHQ-1", Allocations: []billing.Allocation{{InvoiceID: inv.ID, Amount: 1000}}})
+	require.NoError(t, err)
+	_, err = billing.PaymentReverse(ctx, tb.db, tb.sys, billing.PaymentReverseParams{ID: bounced.ID, Reason: "Bounced"})
+	require.NoError(t, err)
+	_, err = billing.CreditNoteIssue(ctx, tb.db, tb.sys, billing.CreditNoteParams{InvoiceID: inv.ID, Amount: ptr(int64(900)), Reason: "Discount"})
+	require.NoError(t, err)
+
+	st, err := billing.CustomerStatement(ctx, tb.db, tb.as[identity.RoleAuditor], billing.StatementParams{CustomerID: tb.cust.ID,
+		From: today.AddDate(0, 0, -10), To: today})
+	require.NoError(t, err)
+	require.Equal(t, int64(11900), st.Opening, "the old invoice, issued before the period")
+	var kinds []string
+	for _, l := range st.Lines {
+		kinds = append(kinds, l.Kind)
+	}
+	require.ElementsMatch(t, []string{"invoice", "payment", "payment", "payment_reversal", "credit_note"}, kinds)
+	// Owed: 119.00 − 9.00 credited on the new invoice; credit: 150.00 − 119.00 = 31.00 → 79.00.
+	require.Equal(t, int64(11900-900-3100), st.Closing)
+	require.Equal(t, st.Closing, st.Lines[len(st.Lines)-1].Balance)
+	open, err := billing.OpenInvoices(ctx, tb.db, tb.sys, tb.cust.ID)
+	require.NoError(t, err)
+	var owed int64
+	for _, i := range open {
+		owed += i.Balance
+	}
+	credit, err := billing.CustomerCredit(ctx, tb.db, tb.sys, tb.cust.ID)
+	require.NoError(t, err)
+	require.Equal(t, owed-credit, st.Closing)
+
+	_, err = billing.CustomerStatement(ctx, tb.db, tb.sysB, billing.StatementParams{CustomerID: tb.cust.ID})
+	requireCode(t, err, store.NotFound, "")
+	_, err = billing.CustomerStatement(ctx, tb.db, tb.as[identity.RoleEmployee], billing.StatementParams{CustomerID: tb.cust.ID})
+	requireCode(t, err, store.Forbidden, "")
+}

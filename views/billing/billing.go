@@ -305,3 +305,17 @@ type RateRow struct {
 
 // Itoa is strconv.Itoa for templates.
 func Itoa(n int) string { return strconv.Itoa(n) }
+
+// StatementView is a customer's statement over a period.
+type StatementView struct {
+	CustomerName, CustomerHref, Path string
+	Currency, From, To               string
+	Opening, Closing                 string
+	Lines                            []StatementRow
+	Problems                         []ui.FieldError
+}
+
+// StatementRow is one movement with the running balance.
+type StatementRow struct {
+	Date, Kind, Reference, Amount, Balance string
+}
