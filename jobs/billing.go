@@ -16,15 +16,21 @@ func billingWorkers(workers *river.Workers, deps Deps) error {
 	if err := river.AddWorkerSafely(workers, &InvoiceSendWorker{DB: deps.DB, Mailer: deps.Mailer}); err != nil {
 		return fmt.Errorf("error adding invoice e-mail worker: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &RecurringWorker{DB: deps.DB}); err != nil {
+		return fmt.Errorf("error adding recurring invoices worker: %w", err)
+	}
 	if err := river.AddWorkerSafely(workers, &RemindersWorker{DB: deps.DB}); err != nil {
 		return fmt.Errorf("error adding billing reminders worker: %w", err)
 	}
 	return nil
 }
 
-// billingPeriodicJobs are billing's periodic jobs: the hourly reminders of overdue invoices.
+// billingPeriodicJobs are billing's periodic jobs: recurring invoices and reminders of overdue ones, hourly.
 func billingPeriodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(billing.RecurringEvery), func() (river.JobArgs, *river.InsertOpts) {
+			return billing.RecurringArgs{}, nil
+		}, &river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(billing.RemindersEvery), func() (river.JobArgs, *river.InsertOpts) {
 			return billing.RemindersArgs{}, nil
 		}, nil),

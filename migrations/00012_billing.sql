@@ -304,9 +304,45 @@ CREATE TABLE billing_reminders (
 	FOREIGN KEY (tenant_id, invoice_id) REFERENCES billing_invoices (tenant_id, id)
 );
 
+-- Recurring invoices: a template (customer, lines, schedule) from which a periodic job makes a draft (or
+-- issues it) on each due date. next_date is start_date plus occurrences periods (month ends clamp: a
+-- template starting on 31 January runs on 28/29 February); NULL once the end date is passed or the template
+-- is stopped. A run row per template and date makes each occurrence happen once, even when a run is
+-- repeated; a run that was missed is caught up by the next.
+CREATE TABLE billing_recurring (
+	tenant_id    uuid NOT NULL DEFAULT app_tenant_id() REFERENCES tenants (id),
+	id           uuid NOT NULL,
+	customer_id  uuid NOT NULL,
+	name         text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 200),
+	schedule     text NOT NULL CHECK (schedule IN ('monthly', 'quarterly', 'yearly')),
+	start_date   date NOT NULL,
+	end_date     date CHECK (end_date >= start_date),
+	occurrences  integer NOT NULL DEFAULT 0 CHECK (occurrences >= 0),
+	next_date    date,
+	auto_issue   boolean NOT NULL DEFAULT false,
+	lines        jsonb NOT NULL CHECK (jsonb_typeof(lines) = 'array' AND jsonb_array_length(lines) BETWEEN 1 AND 100),
+	notes        text NOT NULL DEFAULT '' CHECK (length(notes) <= 4000),
+	stopped_at   timestamptz,
+	created_at   timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant_id, id),
+	FOREIGN KEY (tenant_id, customer_id) REFERENCES billing_customers (tenant_id, id)
+);
+CREATE INDEX billing_recurring_due_idx ON billing_recurring (tenant_id, next_date) WHERE next_date IS NOT NULL;
+
+CREATE TABLE billing_recurring_runs (
+	tenant_id     uuid NOT NULL DEFAULT app_tenant_id() REFERENCES tenants (id),
+	recurring_id  uuid NOT NULL,
+	run_date      date NOT NULL,
+	invoice_id    uuid NOT NULL,
+	created_at    timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (tenant_id, recurring_id, run_date),
+	FOREIGN KEY (tenant_id, recurring_id) REFERENCES billing_recurring (tenant_id, id),
+	FOREIGN KEY (tenant_id, invoice_id) REFERENCES billing_invoices (tenant_id, id)
+);
+
 -- Ledger rows are never deleted by the app.
 REVOKE DELETE, TRUNCATE ON billing_credit_notes, billing_payments, billing_allocations, billing_counters,
-	billing_invoice_sends, billing_reminders FROM ledgerline_app;
+	billing_invoice_sends, billing_reminders, billing_recurring, billing_recurring_runs FROM ledgerline_app;
 REVOKE UPDATE ON billing_credit_notes FROM ledgerline_app;
 
 ALTER TABLE billing_settings ENABLE ROW LEVEL SECURITY;
@@ -345,6 +381,14 @@ ALTER TABLE billing_allocations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE billing_allocations FORCE ROW LEVEL SECURITY;
 CREATE POLICY billing_allocations_tenant ON billing_allocations
 	USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
+ALTER TABLE billing_recurring ENABLE ROW LEVEL SECURITY;
+ALTER TABLE billing_recurring FORCE ROW LEVEL SECURITY;
+CREATE POLICY billing_recurring_tenant ON billing_recurring
+	USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
+ALTER TABLE billing_recurring_runs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE billing_recurring_runs FORCE ROW LEVEL SECURITY;
+CREATE POLICY billing_recurring_runs_tenant ON billing_recurring_runs
+	USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
 ALTER TABLE billing_reminders ENABLE ROW LEVEL SECURITY;
 ALTER TABLE billing_reminders FORCE ROW LEVEL SECURITY;
 CREATE POLICY billing_reminders_tenant ON billing_reminders
@@ -355,7 +399,7 @@ CREATE POLICY billing_invoice_sends_tenant ON billing_invoice_sends
 	USING (tenant_id = app_tenant_id()) WITH CHECK (tenant_id = app_tenant_id());
 
 -- +goose Down
-DROP TABLE billing_reminders, billing_invoice_sends, billing_allocations, billing_payments, billing_credit_notes,
+DROP TABLE billing_recurring_runs, billing_recurring, billing_reminders, billing_invoice_sends, billing_allocations, billing_payments, billing_credit_notes,
 	billing_invoice_lines, billing_invoices, billing_counters;
 DROP FUNCTION billing_customer_search(text), billing_invoice_frozen(), billing_invoice_line_frozen();
 DROP TABLE billing_customers, billing_tax_rates, billing_settings;
