@@ -304,6 +304,34 @@ func (h *Handler) apiInvoiceDetail(ctx context.Context, id store.ID) (*apiInvoic
 	return &apiInvoiceOutput{Body: apiInvoiceOf(&d.Invoice, d.Lines)}, nil
 }
 
+type apiRecurringLineBody struct {
+	Description string `json:"description" maxLength:"500"`
+	Quantity    apiQty `json:"quantity"`
+	UnitPrice   int64  `json:"unit_price" minimum:"0" doc:"Minor units of the customer's currency."`
+	TaxRateID   string `json:"tax_rate_id" format:"uuid"`
+}
+
+type apiRecurringCreateInput struct {
+	APIIdempotencyKey
+	Body struct {
+		CustomerID string                 `json:"customer_id" format:"uuid"`
+		Name       string                 `json:"name" maxLength:"200"`
+		Schedule   string                 `json:"schedule" enum:"monthly,quarterly,yearly"`
+		StartDate  string                 `json:"start_date" format:"date" doc:"The first occurrence."`
+		EndDate    string                 `json:"end_date,omitempty" format:"date" doc:"No occurrence after this date; absent: until stopped."`
+		AutoIssue  bool                   `json:"auto_issue,omitempty" doc:"Issue each invoice at once (needs billing.issue); otherwise drafts."`
+		Notes      string                 `json:"notes,omitempty" maxLength:"4000"`
+		Lines      []apiRecurringLineBody `json:"lines" minItems:"1" maxItems:"100"`
+	}
+}
+
+type apiRecurringOutput struct{ Body billing.Recurring }
+
+type apiRecurringStopInput struct {
+	APIIdempotencyKey
+	ID string `path:"id" format:"uuid"`
+}
+
 // apiBillingRoutes registers the API operations for customers, invoices, credit notes and payments.
 func (h *Handler) apiBillingRoutes(api huma.API) {
 	tags := []string{"Billing"}
@@ -537,6 +565,61 @@ func (h *Handler) apiBillingRoutes(api huma.API) {
 			return &apiPaymentOutput{Body: apiPaymentOf(p)}, nil
 		})
 
+	apiOperation(h, api, huma.Operation{OperationID: "listRecurringInvoices", Method: http.MethodGet, Path: "/recurring-invoices", Tags: tags,
+		Summary: "List recurring invoices", Description: "Running ones first, by next date; at most 500."},
+		identity.BillingRead, func(ctx context.Context, in *struct{}) (*struct{ Body apiList[billing.Recurring] }, error) {
+			list, err := billing.RecurringList(ctx, h.db, apiScope(ctx))
+			if err != nil {
+				return nil, err
+			}
+			return &struct{ Body apiList[billing.Recurring] }{Body: newAPIList(list, "")}, nil
+		})
+	apiOperation(h, api, huma.Operation{OperationID: "createRecurringInvoice", Method: http.MethodPost, Path: "/recurring-invoices", Tags: tags,
+		Summary: "Create a recurring invoice", Description: "A template made into an invoice on each scheduled date, once, by an hourly job.",
+		DefaultStatus: http.StatusCreated},
+		identity.BillingWrite, func(ctx context.Context, in *apiRecurringCreateInput) (*apiRecurringOutput, error) {
+			b := in.Body
+			cust, err := store.ParseID(b.CustomerID)
+			if err != nil {
+				return nil, (store.FieldErrors{"customer_id": "Give a customer id of the organization."}).Err()
+			}
+			p := billing.RecurringParams{CustomerID: cust, Name: b.Name, Schedule: billing.Schedule(b.Schedule), AutoIssue: b.AutoIssue, Notes: b.Notes}
+			if p.StartDate, err = time.Parse("2006-01-02", b.StartDate); err != nil {
+				return nil, (store.FieldErrors{"start_date": "Give the date as YYYY-MM-DD."}).Err()
+			}
+			if b.EndDate != "" {
+				d, err := time.Parse("2006-01-02", b.EndDate)
+				if err != nil {
+					return nil, (store.FieldErrors{"end_date": "Give the date as YYYY-MM-DD."}).Err()
+				}
+				p.EndDate = &d
+			}
+			for _, l := range b.Lines {
+				rate, err := store.ParseID(l.TaxRateID)
+				if err != nil {
+					return nil, (store.FieldErrors{"tax_rate_id": "Choose a tax rate of the organization."}).Err()
+				}
+				p.Lines = append(p.Lines, billing.RecurringLine{Description: l.Description, Quantity: billing.Qty(l.Quantity), UnitPrice: l.UnitPrice, TaxRateID: rate})
+			}
+			r, err := billing.RecurringCreate(ctx, h.db, apiScope(ctx), p)
+			if err != nil {
+				return nil, err
+			}
+			return &apiRecurringOutput{Body: *r}, nil
+		})
+	apiOperation(h, api, huma.Operation{OperationID: "stopRecurringInvoice", Method: http.MethodPost, Path: "/recurring-invoices/{id}/stop", Tags: tags,
+		Summary: "Stop a recurring invoice", Description: "No further occurrences; the invoices made stay.", Errors: []int{http.StatusNotFound}},
+		identity.BillingWrite, func(ctx context.Context, in *apiRecurringStopInput) (*apiRecurringOutput, error) {
+			id, err := store.ParseID(in.ID)
+			if err != nil {
+				return nil, err
+			}
+			r, err := billing.RecurringStop(ctx, h.db, apiScope(ctx), id)
+			if err != nil {
+				return nil, err
+			}
+			return &apiRecurringOutput{Body: *r}, nil
+		})
 	apiOperation(h, api, huma.Operation{OperationID: "receivablesAging", Method: http.MethodGet, Path: "/reports/aging", Tags: tags,
 		Summary: "Receivables aging", Description: "Open balances per customer and currency by days past due (current, 1–30, 31–60, 61–90, over 90)."},
 		identity.BillingRead, func(ctx context.Context, in *apiAgingInput) (*apiAgingOutput, error) {

@@ -630,6 +630,9 @@ var (
 		{"GET", "/api/v1/payments/:id", "billing.read"},
 		{"POST", "/api/v1/payments", "billing.write"},
 		{"POST", "/api/v1/payments/:id/reverse", "billing.issue"},
+		{"GET", "/api/v1/recurring-invoices", "billing.read"},
+		{"POST", "/api/v1/recurring-invoices", "billing.write"},
+		{"POST", "/api/v1/recurring-invoices/:id/stop", "billing.write"},
 		{"GET", "/api/v1/reports/aging", "billing.read"},
 		{"GET", "/api/v1/reports/revenue", "billing.read"},
 	}

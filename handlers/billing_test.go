@@ -149,6 +149,19 @@ func TestBillingPagesFlow(t *testing.T) {
 	require.Equal(t, "0.00", testIDText(t, res, "statement-closing"))
 	require.Equal(t, http.StatusOK, c.get(custPath+"/statement?from=garbage").status)
 
+	// A recurring invoice: a refused form keeps its input, a good one is listed.
+	c.get("/billing/recurring")
+	res = c.post("/billing/recurring", url.Values{"name": {"Hosting"}, "customer_id": {custID}, "schedule": {"monthly"},
+		"start_date": {"2030-01-31"}, "description": {"Hosting"}, "quantity": {"0"}, "unit_price": {"49.00"}, "tax_rate_id": {rate}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.status)
+	require.Equal(t, "Hosting", inputValue(res.doc, "name"))
+	res = c.post("/billing/recurring", url.Values{"name": {"Hosting"}, "customer_id": {custID}, "schedule": {"monthly"},
+		"start_date": {"2030-01-31"}, "description": {"Hosting"}, "quantity": {"1"}, "unit_price": {"49.00"}, "tax_rate_id": {rate}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	res = c.get("/billing/recurring")
+	require.Len(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "recurring-row" }), 1)
+	require.Contains(t, res.body, "31 Jan 2030")
+
 	// Tenant B's invoice is not found from tenant A.
 	rowsB := b.billingB(t)
 	require.Equal(t, http.StatusNotFound, c.get("/billing/invoices/"+rowsB.invoice.String()).status)

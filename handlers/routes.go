@@ -177,6 +177,9 @@ func (h *Handler) billingRoutes(app *echo.Group) {
 	app.POST("/billing/payments", h.billingPaymentCreate, write)
 	app.GET("/billing/payments/:id", h.billingPaymentShow, read)
 	app.POST("/billing/payments/:id/reverse", h.billingPaymentReverse, issue)
+	app.GET("/billing/recurring", h.billingRecurringList, read)
+	app.POST("/billing/recurring", h.billingRecurringCreate, write)
+	app.POST("/billing/recurring/:id/stop", h.billingRecurringStop, write)
 	app.GET("/billing/reports", h.billingReports, read)
 	// The tenant's billing settings and tax rates: an admin page of the billing module.
 	app.GET("/billing/settings", h.billingSettingsPage, h.require(identity.AdminSettings))

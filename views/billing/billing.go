@@ -319,3 +319,21 @@ type StatementView struct {
 type StatementRow struct {
 	Date, Kind, Reference, Amount, Balance string
 }
+
+// RecurringView is the list of recurring invoices with the form that adds one (a single line).
+type RecurringView struct {
+	CSRFToken                               string
+	Rows                                    []RecurringRow
+	CanWrite, CanIssue                      bool
+	Customers, Schedules, Rates             []Option
+	Name, Start, End, Description, Quantity string
+	UnitPrice, Notes                        string
+	AutoIssue                               bool
+	Errors                                  []ui.FieldError
+}
+
+// RecurringRow is one recurring invoice.
+type RecurringRow struct {
+	Name, Customer, Schedule, Next, Occurrences, Amount, StopPath string
+	AutoIssue, Ended                                              bool
+}

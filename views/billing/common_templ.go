@@ -17,7 +17,7 @@ import (
 // navLinks are the billing sub-pages; Settings only for people who may change organization settings.
 func navLinks(s layout.Shell) []Link {
 	links := []Link{{"Invoices", "/billing", "invoices"}, {"Customers", "/billing/customers", "customers"},
-		{"Payments", "/billing/payments", "payments"}, {"Reports", "/billing/reports", "reports"}}
+		{"Payments", "/billing/payments", "payments"}, {"Recurring", "/billing/recurring", "recurring"}, {"Reports", "/billing/reports", "reports"}}
 	// The sidebar lists Settings exactly for the admin.settings permission the billing settings need too.
 	for _, n := range s.Nav {
 		if n.Href == "/admin/settings" {
