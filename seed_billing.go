@@ -137,6 +137,12 @@ func seedBillingIfEmpty(ctx context.Context, db *store.DB, scope store.Scope, dt
 		ReceivedOn: *day(2), Method: billing.MethodCard, Reference: "Advance payment", KeepCredit: true}); err != nil {
 		return fmt.Errorf("error seeding advance payment: %w", err)
 	}
-	fmt.Fprintf(stdout, "  billing: %d customers, %d invoices, payments and a credit note\n", len(customers), invoices)
+	// A maintenance contract billed monthly since two months ago: the recurring job makes its drafts.
+	if _, err := billing.RecurringCreate(ctx, db, scope, billing.RecurringParams{CustomerID: customers[1].ID, Name: "Maintenance contract",
+		Schedule: billing.Monthly, StartDate: *day(60), Lines: []billing.RecurringLine{{Description: "Monthly maintenance",
+			Quantity: billing.Units(1), UnitPrice: 49900, TaxRateID: rateIDs[0]}}}); err != nil {
+		return fmt.Errorf("error seeding recurring invoice: %w", err)
+	}
+	fmt.Fprintf(stdout, "  billing: %d customers, %d invoices, payments, a credit note and a recurring invoice\n", len(customers), invoices)
 	return nil
 }
