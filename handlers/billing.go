@@ -43,9 +43,13 @@ func dateText(t *time.Time) string {
 }
 
 func invoiceRowOf(i billing.Invoice) bview.InvoiceRow {
-	return bview.InvoiceRow{Href: "/billing/invoices/" + i.ID.String(), Number: i.Title(), Customer: i.CustomerName,
+	row := bview.InvoiceRow{Href: "/billing/invoices/" + i.ID.String(), Number: i.Title(), Customer: i.CustomerName,
 		IssueDate: dateText(i.IssueDate), DueDate: dateText(i.DueDate), Total: money(i.Total, i.Currency),
 		Balance: money(i.Balance, i.Currency), Status: billingStatusBadge(i.Status), Overdue: i.Overdue}
+	if i.Status == billing.StatusVoid {
+		row.Balance = "—" // nothing is owed on a void invoice
+	}
+	return row
 }
 
 // customerOptions lists up to 200 live customers for a select.

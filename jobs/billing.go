@@ -33,6 +33,6 @@ func billingPeriodicJobs() []*river.PeriodicJob {
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(billing.RemindersEvery), func() (river.JobArgs, *river.InsertOpts) {
 			return billing.RemindersArgs{}, nil
-		}, nil),
+		}, &river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }
