@@ -106,9 +106,30 @@ func TestBillingPagesFlow(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, res.status, res.body)
 	res = c.get(invPath)
 	require.Contains(t, testIDText(t, res, "invoice-status"), "Issued")
-	number := fmt_year_number(time.Now())
+	number := firstInvoiceNumber(time.Now())
 	require.Contains(t, res.body, number)
 	require.Empty(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "line-form" }), "issued: no editor")
+
+	// The PDF is prepared by its job (no workers here: render it as the job would), then downloads.
+	invUUID, err := store.ParseID(strings.TrimPrefix(invPath, "/billing/invoices/"))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNotFound, c.get(invPath+"/pdf").status, "not rendered yet")
+	require.Contains(t, testIDText(t, c.get(invPath), "invoice-pdf-state"), "Being prepared")
+	_, err = billing.InvoicePDFEnsure(ctx, b.db, store.Scope{TenantID: b.tenantA.ID}, invUUID)
+	require.NoError(t, err)
+	res = c.get(invPath + "/pdf")
+	require.Equal(t, http.StatusOK, res.status)
+	require.Equal(t, "application/pdf", res.header.Get("Content-Type"))
+	require.True(t, strings.HasPrefix(res.body, "%PDF-"))
+	require.Contains(t, res.body, number)
+	// Send by e-mail: queued, listed on the invoice.
+	c.get(invPath)
+	res = c.post(invPath+"/send", url.Values{"to": {"not-an-address"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.status)
+	res = c.post(invPath+"/send", url.Values{"to": {"ap@initech.example"}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	res = c.get(invPath)
+	require.Contains(t, testIDText(t, res, "invoice-sends"), "Queued")
 
 	// Record a payment from the invoice's "Record payment" link (prefilled with the balance).
 	payHref := attr(findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "invoice-pay" })[0], "href")
@@ -168,8 +189,13 @@ func TestBillingPagesFlow(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, c.post("/billing/invoices/"+rowsB.invoice.String()+"/issue", url.Values{"version": {"1"}}).status)
 }
 
-func fmt_year_number(now time.Time) string {
-	return "INV-" + now.In(time.FixedZone("", 0)).Format("2006") + "-000001"
+// firstInvoiceNumber is the number of tenant A's first invoice (its zone is Europe/Berlin).
+func firstInvoiceNumber(now time.Time) string {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		loc = time.UTC
+	}
+	return "INV-" + now.In(loc).Format("2006") + "-000001"
 }
 
 // TestBillingAPI: customers, a draft with lines, issue, a doubled payment POST with one idempotency key
