@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 
 	"ledgerline/store"
 	"ledgerline/store/billing"
+	"ledgerline/store/files"
 	"ledgerline/store/identity"
 )
 
@@ -327,6 +330,12 @@ type apiRecurringCreateInput struct {
 
 type apiRecurringOutput struct{ Body billing.Recurring }
 
+type apiInvoicePDFOutput struct {
+	ContentType        string `header:"Content-Type"`
+	ContentDisposition string `header:"Content-Disposition"`
+	Body               []byte
+}
+
 type apiRecurringStopInput struct {
 	APIIdempotencyKey
 	ID string `path:"id" format:"uuid"`
@@ -405,6 +414,27 @@ func (h *Handler) apiBillingRoutes(api huma.API) {
 				return nil, err
 			}
 			return h.apiInvoiceDetail(ctx, id)
+		})
+	apiOperation(h, api, huma.Operation{OperationID: "getInvoicePDF", Method: http.MethodGet, Path: "/invoices/{id}/pdf", Tags: tags,
+		Summary: "Download an invoice's PDF", Description: "The PDF rendered when the invoice was issued (never changed afterwards). " +
+			"A 404 right after issuing means it is still being rendered: retry in a moment.",
+		Errors: []int{http.StatusNotFound},
+		Responses: map[string]*huma.Response{"200": {Description: "The PDF.", Content: map[string]*huma.MediaType{
+			"application/pdf": {Schema: &huma.Schema{Type: huma.TypeString, Format: "binary"}}}}}},
+		identity.BillingRead, func(ctx context.Context, in *apiIDInput) (*apiInvoicePDFOutput, error) {
+			id, err := store.ParseID(in.ID)
+			if err != nil {
+				return nil, err
+			}
+			r, err := billing.InvoicePDFOpen(ctx, h.db, apiScope(ctx), id)
+			if err != nil {
+				return nil, err
+			}
+			b, err := io.ReadAll(io.LimitReader(r, files.MaxSize))
+			if err != nil {
+				return nil, fmt.Errorf("error reading PDF of invoice %s: %w", id, err)
+			}
+			return &apiInvoicePDFOutput{ContentType: "application/pdf", ContentDisposition: `attachment; filename="` + r.Name + `"`, Body: b}, nil
 		})
 	apiOperation(h, api, huma.Operation{OperationID: "createInvoice", Method: http.MethodPost, Path: "/invoices", Tags: tags,
 		Summary: "Create a draft invoice", Description: "A draft in the customer's currency, optionally with lines. Drafts have no number.",

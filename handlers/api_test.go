@@ -621,6 +621,7 @@ var (
 		{"POST", "/api/v1/customers", "billing.write"},
 		{"GET", "/api/v1/invoices", "billing.read"},
 		{"GET", "/api/v1/invoices/:id", "billing.read"},
+		{"GET", "/api/v1/invoices/:id/pdf", "billing.read"},
 		{"POST", "/api/v1/invoices", "billing.write"},
 		{"POST", "/api/v1/invoices/:id/lines", "billing.write"},
 		{"POST", "/api/v1/invoices/:id/issue", "billing.issue"},

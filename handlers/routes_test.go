@@ -222,6 +222,7 @@ var billingMatrix = []matrixRow{
 	{"POST", "/api/v1/customers", 401, 401, 401, 401, 401, 401},
 	{"GET", "/api/v1/invoices", 401, 401, 401, 401, 401, 401},
 	{"GET", "/api/v1/invoices/:id", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/invoices/:id/pdf", 401, 401, 401, 401, 401, 401},
 	{"POST", "/api/v1/invoices", 401, 401, 401, 401, 401, 401},
 	{"POST", "/api/v1/invoices/:id/lines", 401, 401, 401, 401, 401, 401},
 	{"POST", "/api/v1/invoices/:id/issue", 401, 401, 401, 401, 401, 401},
