@@ -79,7 +79,7 @@ func revenueCharts(months []billing.RevenueMonth) []bview.RevenueChart {
 var settingsFormFields = []string{"invoice_series", "credit_note_series", "default_terms_days", "reminder_days", "sender_address", "payment_instructions"}
 
 func (h *Handler) settingsViewOf(c echo.Context, s billing.Settings) (bview.SettingsView, error) {
-	v := bview.SettingsView{CSRFToken: csrfToken(c), PricesIncludeTax: s.PricesIncludeTax, InvoiceSeries: s.InvoiceSeries,
+	v := bview.SettingsView{CSRFToken: csrfToken(c), PricesIncludeTax: s.PricesIncludeTax, StockHandoff: s.StockHandoff, InvoiceSeries: s.InvoiceSeries,
 		CreditNoteSeries: s.CreditNoteSeries, Terms: strconv.Itoa(s.DefaultTermsDays), PaymentInstructions: s.PaymentInstructions,
 		SenderAddress: s.SenderAddress, ReminderDays: s.ReminderDays.String(), Version: s.Version}
 	rates, err := billing.TaxRateList(c.Request().Context(), h.db, scope(c))
@@ -110,7 +110,7 @@ func (h *Handler) billingSettingsUpdate(c echo.Context) error {
 	if err != nil || version < 0 {
 		return store.Errorf(store.Conflict, "This form is out of date. Reload the page and try again.")
 	}
-	p := billing.SettingsUpdateParams{PricesIncludeTax: c.FormValue("prices_include_tax") == "1",
+	p := billing.SettingsUpdateParams{PricesIncludeTax: c.FormValue("prices_include_tax") == "1", StockHandoff: c.FormValue("stock_handoff") == "1",
 		InvoiceSeries: strings.ToUpper(strings.TrimSpace(c.FormValue("invoice_series"))), CreditNoteSeries: strings.ToUpper(strings.TrimSpace(c.FormValue("credit_note_series"))),
 		PaymentInstructions: c.FormValue("payment_instructions"), SenderAddress: c.FormValue("sender_address"), Version: version}
 	terms := strings.TrimSpace(c.FormValue("default_terms_days"))
@@ -131,7 +131,7 @@ func (h *Handler) billingSettingsUpdate(c echo.Context) error {
 	}
 	var se *store.Error
 	if errors.As(err, &se) && (len(se.Fields) > 0 || se.Code == store.Conflict) {
-		v, verr := h.settingsViewOf(c, billing.Settings{PricesIncludeTax: p.PricesIncludeTax, InvoiceSeries: p.InvoiceSeries,
+		v, verr := h.settingsViewOf(c, billing.Settings{PricesIncludeTax: p.PricesIncludeTax, StockHandoff: p.StockHandoff, InvoiceSeries: p.InvoiceSeries,
 			CreditNoteSeries: p.CreditNoteSeries, PaymentInstructions: p.PaymentInstructions, SenderAddress: p.SenderAddress, Version: version})
 		if verr != nil {
 			return verr

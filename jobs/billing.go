@@ -8,13 +8,17 @@ import (
 	"ledgerline/store/billing"
 )
 
-// billingWorkers adds the workers for invoice PDFs and e-mails.
+// billingWorkers adds billing's workers: invoice PDFs and e-mails, the stock hand-off to inventory,
+// recurring invoices and reminders.
 func billingWorkers(workers *river.Workers, deps Deps) error {
 	if err := river.AddWorkerSafely(workers, &InvoicePDFWorker{DB: deps.DB}); err != nil {
 		return fmt.Errorf("error adding invoice PDF worker: %w", err)
 	}
 	if err := river.AddWorkerSafely(workers, &InvoiceSendWorker{DB: deps.DB, Mailer: deps.Mailer}); err != nil {
 		return fmt.Errorf("error adding invoice e-mail worker: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &StockHandoffWorker{DB: deps.DB}); err != nil {
+		return fmt.Errorf("error adding stock hand-off worker: %w", err)
 	}
 	if err := river.AddWorkerSafely(workers, &RecurringWorker{DB: deps.DB}); err != nil {
 		return fmt.Errorf("error adding recurring invoices worker: %w", err)

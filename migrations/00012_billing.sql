@@ -18,6 +18,8 @@ CREATE TABLE billing_settings (
 	payment_instructions  text NOT NULL DEFAULT '' CHECK (length(payment_instructions) <= 1000),
 	-- The seller's postal address as printed on documents.
 	sender_address        text NOT NULL DEFAULT '' CHECK (length(sender_address) <= 1000),
+	-- Issuing an invoice with inventory item lines hands the quantities to inventory, which issues the stock.
+	stock_handoff         boolean NOT NULL DEFAULT false,
 	-- Days past the due date on which customers are reminded of an open invoice, ascending; empty: never.
 	reminder_days         integer[] NOT NULL DEFAULT '{7,14,30}'
 		CHECK (cardinality(reminder_days) <= 6 AND 0 < ALL (reminder_days) AND 366 > ALL (reminder_days)),

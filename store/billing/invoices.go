@@ -534,7 +534,46 @@ func invoiceIssueTx(ctx context.Context, tx *store.Tx, p InvoiceIssueParams) (*I
 	if err := tx.Enqueue(ctx, InvoicePDFArgs{TenantID: tx.Scope.TenantID, InvoiceID: p.ID}, nil); err != nil {
 		return nil, err
 	}
+	if settings.StockHandoff {
+		args := StockHandoffArgs{TenantID: tx.Scope.TenantID, InvoiceID: p.ID, Number: number}
+		for i, l := range lines {
+			if l.ItemID != nil {
+				args.Lines = append(args.Lines, StockHandoffLine{Reference: fmt.Sprintf("%s line %d", number, i+1), ItemID: *l.ItemID, Quantity: int64(l.Quantity)})
+			}
+		}
+		if len(args.Lines) > 0 {
+			if err := tx.Enqueue(ctx, args, nil); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return after, nil
+}
+
+// StockHandoffArgs hands an issued invoice's item lines to inventory: a job in jobs/ issues the stock.
+// It is enqueued in the issuing transaction when the tenant enables the hand-off. Quantity is in
+// thousandths (Qty); Reference names the line on the stock movements, which makes the hand-off
+// idempotent (a line whose reference is already issued is not issued again).
+type StockHandoffArgs struct {
+	TenantID  store.ID           `json:"tenant_id"`
+	InvoiceID store.ID           `json:"invoice_id"`
+	Number    string             `json:"number"`
+	Lines     []StockHandoffLine `json:"lines"`
+}
+
+// StockHandoffLine is one item line to issue.
+type StockHandoffLine struct {
+	Reference string   `json:"reference"`
+	ItemID    store.ID `json:"item_id"`
+	Quantity  int64    `json:"quantity"`
+}
+
+// Kind is the River job kind.
+func (StockHandoffArgs) Kind() string { return "billing_stock_handoff" }
+
+// InsertOpts: one job per invoice; retried with back-off while stock is short.
+func (StockHandoffArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
 func invoiceEventData(inv *Invoice) map[string]any {

@@ -25,6 +25,7 @@ type Settings struct {
 	PaymentInstructions string    `db:"payment_instructions" json:"payment_instructions"`
 	SenderAddress       string    `db:"sender_address" json:"sender_address"`
 	ReminderDays        Days      `db:"reminder_days" json:"reminder_days"`
+	StockHandoff        bool      `db:"stock_handoff" json:"stock_handoff"`
 	UpdatedAt           time.Time `db:"updated_at" json:"updated_at"`
 	Version             int       `db:"version" json:"version"`
 }
@@ -35,7 +36,7 @@ func DefaultSettings() Settings {
 }
 
 const settingsColumns = `prices_include_tax, invoice_series, credit_note_series, default_terms_days,
-	payment_instructions, sender_address, reminder_days, updated_at, version`
+	payment_instructions, sender_address, reminder_days, stock_handoff, updated_at, version`
 
 func settingsGetTx(ctx context.Context, tx *store.Tx) (Settings, error) {
 	s := DefaultSettings()
@@ -75,6 +76,7 @@ type SettingsUpdateParams struct {
 	PaymentInstructions string
 	SenderAddress       string
 	ReminderDays        Days
+	StockHandoff        bool
 	Version             int
 }
 
@@ -130,10 +132,10 @@ func SettingsUpdate(ctx context.Context, db *store.DB, scope store.Scope, p Sett
 		if err := tx.GetContext(ctx, &after, `
 			UPDATE billing_settings SET prices_include_tax = $2, invoice_series = $3, credit_note_series = $4,
 				default_terms_days = $5, payment_instructions = $6, sender_address = $7, reminder_days = $8::integer[],
-				updated_at = now(), version = version + 1
+				stock_handoff = $9, updated_at = now(), version = version + 1
 			WHERE tenant_id = $1 RETURNING `+settingsColumns,
 			tx.Scope.TenantID, p.PricesIncludeTax, p.InvoiceSeries, p.CreditNoteSeries, p.DefaultTermsDays,
-			p.PaymentInstructions, p.SenderAddress, p.ReminderDays); err != nil {
+			p.PaymentInstructions, p.SenderAddress, p.ReminderDays, p.StockHandoff); err != nil {
 			return fmt.Errorf("error saving billing settings: %w", err)
 		}
 		return audit.Record(ctx, tx, audit.RecordParams{Action: "billing.settings_update", EntityType: "billing_settings",

@@ -283,7 +283,7 @@ type RevenueBar struct {
 // SettingsView is the billing settings page with the tax rates.
 type SettingsView struct {
 	CSRFToken                              string
-	PricesIncludeTax                       bool
+	PricesIncludeTax, StockHandoff         bool
 	InvoiceSeries, CreditNoteSeries, Terms string
 	PaymentInstructions, SenderAddress     string
 	ReminderDays                           string
