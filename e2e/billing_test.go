@@ -111,5 +111,6 @@ func TestBillingBrowser(t *testing.T) {
 	if got := agingEUR(t, srv, tb); got != agingBefore {
 		t.Fatalf("the aging EUR total is %s after payment in full, want it back at %s", got, agingBefore)
 	}
+	screenshot(t, ctx, "billing-05-reports")
 	tb.requireNoConsoleErrors(t, "at the end")
 }
