@@ -615,7 +615,28 @@ var apiScopeMatrix = []apiScopeRow{
 
 // The modules' API routes, one table each, in the same shape as apiScopeMatrix.
 
-var apiBillingScopes = []apiScopeRow{}
+var apiBillingScopes = []apiScopeRow{
+	{"GET", "/api/v1/customers", "billing.read"},
+	{"GET", "/api/v1/customers/:id", "billing.read"},
+	{"POST", "/api/v1/customers", "billing.write"},
+	{"GET", "/api/v1/invoices", "billing.read"},
+	{"GET", "/api/v1/invoices/:id", "billing.read"},
+	{"GET", "/api/v1/invoices/:id/pdf", "billing.read"},
+	{"POST", "/api/v1/invoices", "billing.write"},
+	{"POST", "/api/v1/invoices/:id/lines", "billing.write"},
+	{"POST", "/api/v1/invoices/:id/issue", "billing.issue"},
+	{"POST", "/api/v1/invoices/:id/void", "billing.issue"},
+	{"POST", "/api/v1/invoices/:id/credit-notes", "billing.issue"},
+	{"GET", "/api/v1/payments", "billing.read"},
+	{"GET", "/api/v1/payments/:id", "billing.read"},
+	{"POST", "/api/v1/payments", "billing.write"},
+	{"POST", "/api/v1/payments/:id/reverse", "billing.issue"},
+	{"GET", "/api/v1/recurring-invoices", "billing.read"},
+	{"POST", "/api/v1/recurring-invoices", "billing.write"},
+	{"POST", "/api/v1/recurring-invoices/:id/stop", "billing.write"},
+	{"GET", "/api/v1/reports/aging", "billing.read"},
+	{"GET", "/api/v1/reports/revenue", "billing.read"},
+}
 
 var apiApprovalsScopes = []apiScopeRow{
 	{"GET", "/api/v1/approval-requests", "approvals.read"},

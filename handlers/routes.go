@@ -152,6 +152,40 @@ func (h *Handler) routes(e *echo.Echo) {
 
 // billingRoutes: customers, tax rates, invoices, credit notes, payments and receivables (billing*.go).
 func (h *Handler) billingRoutes(app *echo.Group) {
+	read, write, issue := h.require(identity.BillingRead), h.require(identity.BillingWrite), h.require(identity.BillingIssue)
+	app.GET("/billing", h.billingInvoiceList, read)
+	app.GET("/billing/invoices/new", h.billingInvoiceNew, write)
+	app.POST("/billing/invoices", h.billingInvoiceCreate, write)
+	app.GET("/billing/invoices/:id", h.billingInvoiceShow, read)
+	app.POST("/billing/invoices/:id/lines", h.billingLineAdd, write)
+	app.POST("/billing/invoices/:id/lines/:line/delete", h.billingLineRemove, write)
+	app.POST("/billing/invoices/:id/issue", h.billingInvoiceIssue, issue)
+	app.POST("/billing/invoices/:id/void", h.billingInvoiceVoid, issue)
+	app.POST("/billing/invoices/:id/credit-notes", h.billingCreditNote, issue)
+	app.POST("/billing/invoices/:id/send", h.billingInvoiceSend, write)
+	app.GET("/billing/invoices/:id/pdf", h.billingInvoicePDF, read)
+	app.GET("/billing/customers", h.billingCustomerList, read)
+	app.GET("/billing/customers/new", h.billingCustomerNew, write)
+	app.POST("/billing/customers", h.billingCustomerCreate, write)
+	app.GET("/billing/customers/:id", h.billingCustomerShow, read)
+	app.GET("/billing/customers/:id/statement", h.billingCustomerStatement, read)
+	app.POST("/billing/customers/:id", h.billingCustomerUpdate, write)
+	app.POST("/billing/customers/:id/delete", h.billingCustomerDelete, write)
+	app.POST("/billing/customers/:id/restore", h.billingCustomerRestore, write)
+	app.GET("/billing/payments", h.billingPaymentList, read)
+	app.GET("/billing/payments/new", h.billingPaymentNew, write)
+	app.POST("/billing/payments", h.billingPaymentCreate, write)
+	app.GET("/billing/payments/:id", h.billingPaymentShow, read)
+	app.POST("/billing/payments/:id/reverse", h.billingPaymentReverse, issue)
+	app.GET("/billing/recurring", h.billingRecurringList, read)
+	app.POST("/billing/recurring", h.billingRecurringCreate, write)
+	app.POST("/billing/recurring/:id/stop", h.billingRecurringStop, write)
+	app.GET("/billing/reports", h.billingReports, read)
+	// The tenant's billing settings and tax rates: an admin page of the billing module.
+	app.GET("/billing/settings", h.billingSettingsPage, h.require(identity.AdminSettings))
+	app.POST("/billing/settings", h.billingSettingsUpdate, h.require(identity.AdminSettings))
+	app.POST("/billing/tax-rates", h.billingTaxRateCreate, h.require(identity.AdminSettings))
+	app.POST("/billing/tax-rates/:id/delete", h.billingTaxRateDelete, h.require(identity.AdminSettings))
 }
 
 // approvalsRoutes: requests, decisions, delegations and approval policies (approvals*.go).

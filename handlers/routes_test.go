@@ -182,7 +182,62 @@ var routeMatrix = []matrixRow{
 // The business modules' and integrations' routes, one table each, in the same shape as routeMatrix.
 
 // billingMatrix: customers, tax rates, invoices, credit notes, payments and receivables.
-var billingMatrix = []matrixRow{}
+var billingMatrix = []matrixRow{
+	// method  route                                      admin manager finance employee auditor signed-out
+	{"GET", "/billing", 200, 200, 200, 403, 200, 303},
+	{"GET", "/billing/invoices/new", 200, 403, 200, 403, 403, 303},
+	{"POST", "/billing/invoices", 422, 403, 422, 403, 403, 303},
+	{"GET", "/billing/invoices/:id", 404, 404, 404, 403, 404, 303},
+	{"POST", "/billing/invoices/:id/lines", 404, 403, 404, 403, 403, 303},
+	{"POST", "/billing/invoices/:id/lines/:line/delete", 404, 403, 404, 403, 403, 303},
+	{"POST", "/billing/invoices/:id/issue", 404, 403, 404, 403, 403, 303},
+	{"POST", "/billing/invoices/:id/void", 404, 403, 404, 403, 403, 303},
+	{"POST", "/billing/invoices/:id/credit-notes", 404, 403, 404, 403, 403, 303},
+	{"POST", "/billing/invoices/:id/send", 404, 403, 404, 403, 403, 303},
+	{"GET", "/billing/invoices/:id/pdf", 404, 404, 404, 403, 404, 303},
+	{"GET", "/billing/customers", 200, 200, 200, 403, 200, 303},
+	{"GET", "/billing/customers/new", 200, 403, 200, 403, 403, 303},
+	{"POST", "/billing/customers", 422, 403, 422, 403, 403, 303},
+	{"GET", "/billing/customers/:id", 404, 404, 404, 403, 404, 303},
+	{"GET", "/billing/customers/:id/statement", 404, 404, 404, 403, 404, 303},
+	{"POST", "/billing/customers/:id", 404, 403, 404, 403, 403, 303},
+	{"POST", "/billing/customers/:id/delete", 404, 403, 404, 403, 403, 303},
+	{"POST", "/billing/customers/:id/restore", 404, 403, 404, 403, 403, 303},
+	{"GET", "/billing/payments", 200, 200, 200, 403, 200, 303},
+	{"GET", "/billing/payments/new", 200, 403, 200, 403, 403, 303},
+	{"POST", "/billing/payments", 422, 403, 422, 403, 403, 303},
+	{"GET", "/billing/payments/:id", 404, 404, 404, 403, 404, 303},
+	{"POST", "/billing/payments/:id/reverse", 404, 403, 404, 403, 403, 303},
+	{"GET", "/billing/recurring", 200, 200, 200, 403, 200, 303},
+	{"POST", "/billing/recurring", 422, 403, 422, 403, 403, 303},
+	{"POST", "/billing/recurring/:id/stop", 404, 403, 404, 403, 403, 303},
+	{"GET", "/billing/reports", 200, 200, 200, 403, 200, 303},
+	{"GET", "/billing/settings", 200, 403, 403, 403, 403, 303},
+	{"POST", "/billing/settings", 422, 403, 403, 403, 403, 303},
+	{"POST", "/billing/tax-rates", 422, 403, 403, 403, 403, 303},
+	{"POST", "/billing/tax-rates/:id/delete", 404, 403, 403, 403, 403, 303},
+	// API v1 (bearer tokens only: a session is 401; scopes in apiBillingScopes).
+	{"GET", "/api/v1/customers", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/customers/:id", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/customers", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/invoices", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/invoices/:id", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/invoices/:id/pdf", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/invoices", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/invoices/:id/lines", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/invoices/:id/issue", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/invoices/:id/void", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/invoices/:id/credit-notes", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/payments", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/payments/:id", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/payments", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/payments/:id/reverse", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/recurring-invoices", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/recurring-invoices", 401, 401, 401, 401, 401, 401},
+	{"POST", "/api/v1/recurring-invoices/:id/stop", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/reports/aging", 401, 401, 401, 401, 401, 401},
+	{"GET", "/api/v1/reports/revenue", 401, 401, 401, 401, 401, 401},
+}
 
 // approvalsMatrix: requests, decisions, delegations and policies.
 // :id is a request of tenant B for every /approvals/ route (delegation ids included: none match), so a
@@ -286,7 +341,15 @@ func (b *testBundle) matrixIDs(t *testing.T) map[string]string {
 	itemB, locationB := b.inventoryB(t)
 	endpointB, deliveryB := b.webhooksB(t)
 	exportB := b.exportB(t).String()
+	billB := b.billingB(t)
 	return map[string]string{
+		"/billing/invoices/":    billB.invoice.String(),
+		"/billing/customers/":   billB.customer.String(),
+		"/billing/payments/":    billB.payment.String(),
+		"/billing/tax-rates/":   billB.rate.String(),
+		"/api/v1/invoices/":     billB.invoice.String(),
+		"/api/v1/customers/":    billB.customer.String(),
+		"/api/v1/payments/":     billB.payment.String(),
 		"/inventory/items/":     itemB.String(),
 		"/inventory/locations/": locationB.String(),
 		"/audit/":               events[0].ID.String(),

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"fmt"
 	"mime"
 	"mime/quotedprintable"
@@ -25,8 +26,28 @@ type Mailer struct {
 	From string
 }
 
-// Send delivers one message. messageID makes a retried send recognisable as the same message.
+// Send delivers one plain-text message. messageID makes a retried send recognisable as the same message.
 func (m *Mailer) Send(ctx context.Context, to, subject, text, messageID string) error {
+	return m.SendMessage(ctx, Message{To: to, Subject: subject, Text: text, MessageID: messageID})
+}
+
+// Attachment is a file sent with a message.
+type Attachment struct {
+	Name        string
+	ContentType string
+	Data        []byte
+}
+
+// Message is one e-mail: a plain-text body and optional attachments. MessageID (without the angle
+// brackets and domain) makes a retried send recognisable as the same message.
+type Message struct {
+	To, Subject, Text, MessageID string
+	Attachments                  []Attachment
+}
+
+// SendMessage delivers one message; with attachments it is multipart/mixed, without it is the same
+// single text/plain part Send always wrote.
+func (m *Mailer) SendMessage(ctx context.Context, msg Message) error {
 	from, err := mail.ParseAddress(m.From)
 	if err != nil {
 		return fmt.Errorf("error parsing MAIL_FROM: %w", err)
@@ -64,27 +85,58 @@ func (m *Mailer) Send(ctx context.Context, to, subject, text, messageID string) 
 	if err := c.Mail(from.Address); err != nil {
 		return fmt.Errorf("error in MAIL FROM: %w", err)
 	}
-	if err := c.Rcpt(to); err != nil {
-		return fmt.Errorf("error in RCPT TO %s: %w", to, err)
+	if err := c.Rcpt(msg.To); err != nil {
+		return fmt.Errorf("error in RCPT TO %s: %w", msg.To, err)
 	}
 	w, err := c.Data()
 	if err != nil {
 		return fmt.Errorf("error in DATA: %w", err)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s@ledgerline>\r\n",
-		from.String(), to, mime.QEncoding.Encode("utf-8", subject), time.Now().Format(time.RFC1123Z), messageID)
-	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
-	qp := quotedprintable.NewWriter(&b)
-	_, _ = qp.Write([]byte(strings.ReplaceAll(text, "\n", "\r\n")))
-	_ = qp.Close()
-	if _, err := w.Write([]byte(b.String())); err != nil {
+	if _, err := w.Write(buildMessage(from.String(), msg)); err != nil {
 		return fmt.Errorf("error writing message: %w", err)
 	}
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("error finishing message: %w", err)
 	}
 	return c.Quit()
+}
+
+// buildMessage writes the headers and body of msg.
+func buildMessage(from string, msg Message) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s@ledgerline>\r\nMIME-Version: 1.0\r\n",
+		from, msg.To, mime.QEncoding.Encode("utf-8", msg.Subject), time.Now().Format(time.RFC1123Z), msg.MessageID)
+	textPart := func() {
+		b.WriteString("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+		qp := quotedprintable.NewWriter(&b)
+		_, _ = qp.Write([]byte(strings.ReplaceAll(msg.Text, "\n", "\r\n")))
+		_ = qp.Close()
+	}
+	if len(msg.Attachments) == 0 {
+		textPart()
+		return []byte(b.String())
+	}
+	boundary := "ledgerline-" + strings.NewReplacer("@", "-", ".", "-").Replace(msg.MessageID)
+	fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=%q\r\n\r\n", boundary)
+	b.WriteString("--" + boundary + "\r\n")
+	textPart()
+	for _, a := range msg.Attachments {
+		ct := a.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		name := mime.QEncoding.Encode("utf-8", a.Name)
+		fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: %s; name=%q\r\nContent-Transfer-Encoding: base64\r\n"+
+			"Content-Disposition: attachment; filename=%q\r\n\r\n", boundary, ct, name, name)
+		enc := base64.StdEncoding.EncodeToString(a.Data)
+		for len(enc) > 76 {
+			b.WriteString(enc[:76] + "\r\n")
+			enc = enc[76:]
+		}
+		b.WriteString(enc + "\r\n")
+	}
+	b.WriteString("--" + boundary + "--\r\n")
+	return []byte(b.String())
 }
 
 func isLoopback(host string) bool {

@@ -1,0 +1,281 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/net/html"
+
+	"ledgerline/store"
+	"ledgerline/store/billing"
+	"ledgerline/store/identity"
+)
+
+type billingRows struct {
+	customer, invoice, payment, rate store.ID
+}
+
+// billingB gives tenant B a tax rate, a customer, an issued invoice and a payment: tenant A must find none.
+func (b *testBundle) billingB(t *testing.T) billingRows {
+	t.Helper()
+	ctx := context.Background()
+	sc := store.Scope{TenantID: b.tenantB.ID}
+	rate, err := billing.TaxRateCreate(ctx, b.db, sc, billing.TaxRateCreateParams{Name: "Sales tax", RateBP: 800})
+	require.NoError(t, err)
+	cust, err := billing.CustomerCreate(ctx, b.db, sc, billing.CustomerFields{Name: "Globex buyer", Email: "buyer@globex.example", Currency: "USD"})
+	require.NoError(t, err)
+	inv, err := billing.InvoiceCreate(ctx, b.db, sc, billing.InvoiceCreateParams{CustomerID: cust.ID})
+	require.NoError(t, err)
+	_, err = billing.InvoiceLineAdd(ctx, b.db, sc, inv.ID, 0, billing.LineParams{Description: "B work", Quantity: billing.Units(1), UnitPrice: 1000, TaxRateID: rate.ID})
+	require.NoError(t, err)
+	_, err = billing.InvoiceIssue(ctx, b.db, sc, billing.InvoiceIssueParams{ID: inv.ID})
+	require.NoError(t, err)
+	pay, err := billing.PaymentRecord(ctx, b.db, sc, billing.PaymentParams{CustomerID: cust.ID, Amount: 500, ReceivedOn: time.Now(),
+		Method: billing.MethodCash, Allocations: []billing.Allocation{{InvoiceID: inv.ID, Amount: 500}}})
+	require.NoError(t, err)
+	return billingRows{customer: cust.ID, invoice: inv.ID, payment: pay.ID, rate: rate.ID}
+}
+
+func testIDText(t *testing.T, r *response, id string) string {
+	t.Helper()
+	s, ok := byTestID(r.doc, id)
+	require.True(t, ok, "no element %q in:\n%s", id, r.body)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// TestBillingPagesFlow is finance's day through the pages: a customer (with a refused form kept as
+// typed), a draft with lines (a bad line refused in place), issue, a payment allocated in full, paid.
+func TestBillingPagesFlow(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	std, err := billing.TaxRateCreate(ctx, b.db, store.Scope{TenantID: b.tenantA.ID}, billing.TaxRateCreateParams{Name: "Standard", RateBP: 1900})
+	require.NoError(t, err)
+	c := b.signedIn(t, b.usersA[identity.RoleFinance])
+
+	// 422 keeps what was typed, except the secret fields.
+	c.get("/billing/customers/new")
+	res := c.post("/billing/customers", url.Values{"name": {""}, "email": {"ap@initech.example"}, "currency": {"EUR"},
+		"terms_days": {"abc"}, "tax_id": {"DE123456789"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.status)
+	require.Equal(t, "ap@initech.example", inputValue(res.doc, "email"))
+	require.NotContains(t, res.body, "DE123456789", "secrets never travel back")
+	require.Contains(t, testIDText(t, res, "error-summary"), "Enter the customer's name")
+	require.Contains(t, testIDText(t, res, "error-summary"), "whole number of days")
+
+	res = c.post("/billing/customers", url.Values{"name": {"Initech"}, "email": {"ap@initech.example"}, "currency": {"EUR"},
+		"terms_days": {"14"}, "tax_id": {"DE123456789"}, "bank": {"DE89370400440532013000"}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	custPath := res.location()
+	res = c.get(custPath)
+	require.Equal(t, http.StatusOK, res.status)
+	require.Equal(t, "•••• 6789", testIDText(t, res, "customer-taxid"))
+	require.NotContains(t, res.body, "DE123456789")
+	custID := strings.TrimPrefix(custPath, "/billing/customers/")
+
+	res = c.post("/billing/invoices", url.Values{"customer_id": {custID}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	invPath := res.location()
+	res = c.get(invPath)
+	require.Equal(t, http.StatusOK, res.status)
+	version := inputValue(res.doc, "version")
+	rate := std.ID.String()
+	require.Contains(t, res.body, `value="`+rate+`"`, "the rate is offered")
+
+	// A negative quantity is refused in place (HTMX swaps the editor, 422), typed values kept.
+	hx := http.Header{"HX-Request": {"true"}, "HX-Target": {"billing-editor"}}
+	res = c.do(http.MethodPost, invPath+"/lines", url.Values{"_csrf": {c.token}, "version": {version}, "description": {"Consulting"},
+		"quantity": {"-2"}, "unit_price": {"100.00"}, "tax_rate_id": {rate}}, hx)
+	require.Equal(t, http.StatusUnprocessableEntity, res.status)
+	require.Contains(t, res.body, "credit note")
+	require.Equal(t, "Consulting", inputValue(res.doc, "description"))
+	require.NotContains(t, res.body, "<html", "a fragment, not a page")
+
+	res = c.do(http.MethodPost, invPath+"/lines", url.Values{"_csrf": {c.token}, "version": {version}, "description": {"Consulting"},
+		"quantity": {"2.5"}, "unit_price": {"100.00"}, "tax_rate_id": {rate}}, hx)
+	require.Equal(t, http.StatusOK, res.status, res.body)
+	require.Equal(t, "EUR 297.50", testIDText(t, res, "editor-total")) // 250.00 + 19 %
+	version = inputValue(res.doc, "version")
+
+	res = c.post(invPath+"/issue", url.Values{"version": {version}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	res = c.get(invPath)
+	require.Contains(t, testIDText(t, res, "invoice-status"), "Issued")
+	number := firstInvoiceNumber(time.Now())
+	require.Contains(t, res.body, number)
+	require.Empty(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "line-form" }), "issued: no editor")
+
+	// The PDF is prepared by its job (no workers here: render it as the job would), then downloads.
+	invUUID, err := store.ParseID(strings.TrimPrefix(invPath, "/billing/invoices/"))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNotFound, c.get(invPath+"/pdf").status, "not rendered yet")
+	require.Contains(t, testIDText(t, c.get(invPath), "invoice-pdf-state"), "Being prepared")
+	_, err = billing.InvoicePDFEnsure(ctx, b.db, store.Scope{TenantID: b.tenantA.ID}, invUUID)
+	require.NoError(t, err)
+	res = c.get(invPath + "/pdf")
+	require.Equal(t, http.StatusOK, res.status)
+	require.Equal(t, "application/pdf", res.header.Get("Content-Type"))
+	require.True(t, strings.HasPrefix(res.body, "%PDF-"))
+	require.Contains(t, res.body, number)
+	// Send by e-mail: queued, listed on the invoice.
+	c.get(invPath)
+	res = c.post(invPath+"/send", url.Values{"to": {"not-an-address"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.status)
+	res = c.post(invPath+"/send", url.Values{"to": {"ap@initech.example"}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	res = c.get(invPath)
+	require.Contains(t, testIDText(t, res, "invoice-sends"), "Queued")
+
+	// Record a payment from the invoice's "Record payment" link (prefilled with the balance).
+	payHref := attr(findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "invoice-pay" })[0], "href")
+	res = c.get(payHref)
+	require.Equal(t, http.StatusOK, res.status)
+	invID := strings.TrimPrefix(invPath, "/billing/invoices/")
+	require.Equal(t, "297.50", inputValue(res.doc, "alloc_"+invID))
+	// More than allocated without "keep credit" is refused, nothing recorded.
+	res = c.post("/billing/payments", url.Values{"customer_id": {custID}, "amount": {"300.00"}, "received_on": {time.Now().Format("2006-01-02")},
+		"method": {"bank_transfer"}, "alloc_" + invID: {"297.50"}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.status)
+	require.Contains(t, res.body, "keep it as customer credit")
+	require.Equal(t, "300.00", inputValue(res.doc, "amount"))
+	res = c.post("/billing/payments", url.Values{"customer_id": {custID}, "amount": {"297.50"}, "received_on": {time.Now().Format("2006-01-02")},
+		"method": {"bank_transfer"}, "reference": {"TX-1"}, "alloc_" + invID: {"297.50"}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	require.Equal(t, invPath, res.location())
+	res = c.get(invPath)
+	require.Contains(t, testIDText(t, res, "invoice-status"), "Paid")
+	require.Equal(t, "EUR 0.00", testIDText(t, res, "invoice-balance"))
+
+	// The list shows it, the reports page draws the month, the auditor reads but does not write.
+	res = c.get("/billing?status=paid")
+	require.Len(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "invoice-row" }), 1)
+	res = c.get("/billing/reports")
+	require.Equal(t, http.StatusOK, res.status)
+	require.Contains(t, res.body, "<svg")
+	aud := b.signedIn(t, b.usersA[identity.RoleAuditor])
+	res = aud.get(invPath)
+	require.Equal(t, http.StatusOK, res.status)
+	require.Empty(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "invoice-pay" }))
+	require.Equal(t, http.StatusForbidden, aud.post(invPath+"/void", url.Values{"version": {"1"}, "reason": {"x"}}).status)
+
+	// The customer's statement: the invoice and the payment, closing at zero.
+	res = c.get(custPath + "/statement")
+	require.Equal(t, http.StatusOK, res.status)
+	require.Len(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "statement-line" }), 2)
+	require.Equal(t, "0.00", testIDText(t, res, "statement-closing"))
+	require.Equal(t, http.StatusOK, c.get(custPath+"/statement?from=garbage").status)
+
+	// A recurring invoice: a refused form keeps its input, a good one is listed.
+	c.get("/billing/recurring")
+	res = c.post("/billing/recurring", url.Values{"name": {"Hosting"}, "customer_id": {custID}, "schedule": {"monthly"},
+		"start_date": {"2030-01-31"}, "description": {"Hosting"}, "quantity": {"0"}, "unit_price": {"49.00"}, "tax_rate_id": {rate}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.status)
+	require.Equal(t, "Hosting", inputValue(res.doc, "name"))
+	res = c.post("/billing/recurring", url.Values{"name": {"Hosting"}, "customer_id": {custID}, "schedule": {"monthly"},
+		"start_date": {"2030-01-31"}, "description": {"Hosting"}, "quantity": {"1"}, "unit_price": {"49.00"}, "tax_rate_id": {rate}})
+	require.Equal(t, http.StatusSeeOther, res.status, res.body)
+	res = c.get("/billing/recurring")
+	require.Len(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "recurring-row" }), 1)
+	require.Contains(t, res.body, "31 Jan 2030")
+
+	// Tenant B's invoice is not found from tenant A.
+	rowsB := b.billingB(t)
+	require.Equal(t, http.StatusNotFound, c.get("/billing/invoices/"+rowsB.invoice.String()).status)
+	require.Equal(t, http.StatusNotFound, c.post("/billing/invoices/"+rowsB.invoice.String()+"/issue", url.Values{"version": {"1"}}).status)
+}
+
+// firstInvoiceNumber is the number of tenant A's first invoice (its zone is Europe/Berlin).
+func firstInvoiceNumber(now time.Time) string {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		loc = time.UTC
+	}
+	return "INV-" + now.In(loc).Format("2006") + "-000001"
+}
+
+// TestBillingAPI: customers, a draft with lines, issue, a doubled payment POST with one idempotency key
+// (one payment), the aging report, and tenant B's rows unseen.
+func TestBillingAPI(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	rate, err := billing.TaxRateCreate(ctx, b.db, store.Scope{TenantID: b.tenantA.ID}, billing.TaxRateCreateParams{Name: "Standard", RateBP: 1900})
+	require.NoError(t, err)
+	token := b.pat(t, b.tenantA.ID, b.usersA[identity.RoleFinance], identity.BillingRead, identity.BillingWrite, identity.BillingIssue)
+
+	res := b.api(t, http.MethodPost, "/customers", token, map[string]any{"name": "Initech", "currency": "EUR", "terms_days": 30, "tax_id": "DE123456789"})
+	require.Equal(t, http.StatusCreated, res.status, string(res.body))
+	require.Equal(t, "•••• 6789", res.json["tax_id_masked"])
+	cust := res.json["id"].(string)
+
+	res = b.api(t, http.MethodPost, "/invoices", token, map[string]any{"customer_id": cust, "lines": []map[string]any{
+		{"description": "Widgets", "quantity": "3", "unit_price": 1999, "tax_rate_id": rate.ID.String()}}})
+	require.Equal(t, http.StatusCreated, res.status, string(res.body))
+	inv := res.json["id"].(string)
+	require.Nil(t, res.json["number"])
+	require.EqualValues(t, 5997+1139, res.json["total"]) // tax 1139.43 → 1139
+
+	res = b.api(t, http.MethodPost, "/invoices/"+inv+"/lines", token, map[string]any{"description": "Refund", "quantity": "-1", "unit_price": 100, "tax_rate_id": rate.ID.String()})
+	require.Equal(t, http.StatusUnprocessableEntity, res.status, string(res.body))
+
+	res = b.api(t, http.MethodPost, "/invoices/"+inv+"/issue", token, map[string]any{})
+	require.Equal(t, http.StatusOK, res.status, string(res.body))
+	require.Equal(t, "issued", res.json["status"])
+	require.NotNil(t, res.json["number"])
+	require.Equal(t, http.StatusNotFound, b.api(t, http.MethodGet, "/invoices/"+inv+"/pdf", token, nil).status, "being rendered")
+	invUUID, err := store.ParseID(inv)
+	require.NoError(t, err)
+	_, err = billing.InvoicePDFEnsure(ctx, b.db, store.Scope{TenantID: b.tenantA.ID}, invUUID)
+	require.NoError(t, err)
+	pdf := b.api(t, http.MethodGet, "/invoices/"+inv+"/pdf", token, nil)
+	require.Equal(t, http.StatusOK, pdf.status, string(pdf.body))
+	require.Equal(t, "application/pdf", pdf.header.Get("Content-Type"))
+	require.True(t, strings.HasPrefix(string(pdf.body), "%PDF-"))
+	res = b.api(t, http.MethodPost, "/invoices/"+inv+"/lines", token, map[string]any{"description": "Late", "quantity": "1", "unit_price": 100, "tax_rate_id": rate.ID.String()})
+	require.Equal(t, http.StatusUnprocessableEntity, res.status, "an issued invoice is frozen")
+
+	body := map[string]any{"customer_id": cust, "amount": 3000, "received_on": "2026-03-01", "method": "bank_transfer",
+		"allocations": []map[string]any{{"invoice_id": inv, "amount": 3000}}}
+	key := http.Header{"Idempotency-Key": {"pay-" + store.NewID().String()}}
+	first := apiDo(t, b.server.URL, http.MethodPost, "/api/v1/payments", token, body, key)
+	require.Equal(t, http.StatusCreated, first.status, string(first.body))
+	again := apiDo(t, b.server.URL, http.MethodPost, "/api/v1/payments", token, body, key)
+	require.Equal(t, http.StatusCreated, again.status)
+	require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+	require.Equal(t, first.json["id"], again.json["id"])
+	res = b.api(t, http.MethodGet, "/payments", token, nil)
+	require.Len(t, res.json["data"], 1, "a doubled POST with one key records one payment")
+
+	res = b.api(t, http.MethodGet, "/invoices/"+inv, token, nil)
+	require.Equal(t, "partially_paid", res.json["status"])
+	require.EqualValues(t, 7136-3000, res.json["balance"])
+	// More than the balance, no credit kept: refused.
+	res = b.api(t, http.MethodPost, "/payments", token, map[string]any{"customer_id": cust, "amount": 9000, "received_on": "2026-03-02",
+		"method": "cash", "allocations": []map[string]any{{"invoice_id": inv, "amount": 9000}}})
+	require.Equal(t, http.StatusUnprocessableEntity, res.status)
+
+	res = b.api(t, http.MethodGet, "/reports/aging", token, nil)
+	require.Equal(t, http.StatusOK, res.status, string(res.body))
+	totals := res.json["totals"].([]any)
+	require.Len(t, totals, 1)
+	require.EqualValues(t, 4136, totals[0].(map[string]any)["total"])
+	res = b.api(t, http.MethodGet, "/reports/revenue", token, nil)
+	require.Equal(t, http.StatusOK, res.status, string(res.body))
+
+	// Void is refused while paid in part; tenant B's rows are 404.
+	res = b.api(t, http.MethodPost, "/invoices/"+inv+"/void", token, map[string]any{"reason": "x"})
+	require.Equal(t, http.StatusUnprocessableEntity, res.status)
+	rowsB := b.billingB(t)
+	for _, p := range []string{"/invoices/" + rowsB.invoice.String(), "/customers/" + rowsB.customer.String(), "/payments/" + rowsB.payment.String()} {
+		require.Equal(t, http.StatusNotFound, b.api(t, http.MethodGet, p, token, nil).status, p)
+	}
+	require.Equal(t, http.StatusNotFound, b.api(t, http.MethodPost, "/invoices/"+rowsB.invoice.String()+"/void", token, map[string]any{"reason": "x"}).status)
+	// A read-only token cannot issue.
+	ro := b.pat(t, b.tenantA.ID, b.usersA[identity.RoleAuditor], identity.BillingRead)
+	require.Equal(t, http.StatusForbidden, b.api(t, http.MethodPost, "/invoices/"+inv+"/void", ro, map[string]any{"reason": "x"}).status)
+}

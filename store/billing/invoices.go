@@ -1,0 +1,839 @@
+package billing
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"ledgerline/store"
+	"ledgerline/store/audit"
+	"ledgerline/store/events"
+	"ledgerline/store/identity"
+)
+
+// Status is where an invoice is in its life: draft → issued → partially paid → paid, or void.
+type Status string
+
+// The invoice statuses. Overdue is not a status: it is derived from the due date and the balance.
+const (
+	StatusDraft         Status = "draft"
+	StatusIssued        Status = "issued"
+	StatusPartiallyPaid Status = "partially_paid"
+	StatusPaid          Status = "paid"
+	StatusVoid          Status = "void"
+)
+
+// Statuses lists every status in life order.
+var Statuses = []Status{StatusDraft, StatusIssued, StatusPartiallyPaid, StatusPaid, StatusVoid}
+
+// Valid reports whether s is one of the statuses.
+func (s Status) Valid() bool {
+	for _, x := range Statuses {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Label is the status as people read it.
+func (s Status) Label() string {
+	switch s {
+	case StatusPartiallyPaid:
+		return "Partially paid"
+	case "":
+		return ""
+	}
+	return strings.ToUpper(string(s[:1])) + string(s[1:])
+}
+
+// Open reports whether an invoice in status s may still receive payments and credit notes.
+func (s Status) Open() bool { return s == StatusIssued || s == StatusPartiallyPaid }
+
+// statusFor derives the status of an issued invoice from its amounts: the rule the database checks too
+// (billing_invoices_status_rule).
+func statusFor(paid, credited, balance int64) Status {
+	switch {
+	case balance == 0:
+		return StatusPaid
+	case paid == 0 && credited == 0:
+		return StatusIssued
+	}
+	return StatusPartiallyPaid
+}
+
+// Invoice is an invoice's header and amounts. Number is nil while it is a draft.
+type Invoice struct {
+	ID               store.ID   `db:"id" json:"id"`
+	CustomerID       store.ID   `db:"customer_id" json:"customer_id"`
+	CustomerName     string     `db:"customer_name" json:"customer_name"`
+	Status           Status     `db:"status" json:"status"`
+	Number           *string    `db:"number" json:"number"`
+	Currency         string     `db:"currency" json:"currency"`
+	PricesIncludeTax bool       `db:"prices_include_tax" json:"prices_include_tax"`
+	IssueDate        *time.Time `db:"issue_date" json:"issue_date"`
+	DueDate          *time.Time `db:"due_date" json:"due_date"`
+	TermsDays        int        `db:"terms_days" json:"terms_days"`
+	Notes            string     `db:"notes" json:"notes"`
+	Subtotal         int64      `db:"subtotal" json:"subtotal"`
+	TaxTotal         int64      `db:"tax_total" json:"tax_total"`
+	Total            int64      `db:"total" json:"total"`
+	Paid             int64      `db:"paid" json:"paid"`
+	Credited         int64      `db:"credited" json:"credited"`
+	Balance          int64      `db:"balance" json:"balance"`
+	Overdue          bool       `db:"overdue" json:"overdue"`
+	VoidReason       string     `db:"void_reason" json:"void_reason"`
+	IssuedAt         *time.Time `db:"issued_at" json:"issued_at"`
+	VoidedAt         *time.Time `db:"voided_at" json:"voided_at"`
+	PaidAt           *time.Time `db:"paid_at" json:"paid_at"`
+	PDFFileID        *store.ID  `db:"pdf_file_id" json:"pdf_file_id"`
+	PDFError         string     `db:"pdf_error" json:"-"`
+	CreatedAt        time.Time  `db:"created_at" json:"created_at"`
+	UpdatedAt        time.Time  `db:"updated_at" json:"updated_at"`
+	Version          int        `db:"version" json:"version"`
+}
+
+// Title is the invoice's number, or "Draft invoice" before it has one.
+func (i Invoice) Title() string {
+	if i.Number != nil {
+		return *i.Number
+	}
+	return "Draft invoice"
+}
+
+// Line is one line of an invoice with its rounded amounts.
+type Line struct {
+	ID          store.ID  `db:"id" json:"id"`
+	Position    int       `db:"position" json:"position"`
+	Description string    `db:"description" json:"description"`
+	Quantity    Qty       `db:"quantity" json:"quantity"`
+	UnitPrice   int64     `db:"unit_price" json:"unit_price"`
+	TaxRateID   store.ID  `db:"tax_rate_id" json:"tax_rate_id"`
+	TaxName     string    `db:"tax_name" json:"tax_name"`
+	TaxRateBP   int       `db:"tax_rate_bp" json:"tax_rate_bp"`
+	ItemID      *store.ID `db:"item_id" json:"item_id"`
+	Net         int64     `db:"net" json:"net"`
+	Tax         int64     `db:"tax" json:"tax"`
+	Gross       int64     `db:"gross" json:"gross"`
+}
+
+// todaySQL is today's date in the tenant's time zone (documents are dated where the tenant is).
+const todaySQL = `(now() AT TIME ZONE (SELECT t.time_zone FROM tenants t WHERE t.id = i.tenant_id))::date`
+
+const invoiceColumns = `i.id, i.customer_id, c.name AS customer_name, i.status, i.number, i.currency, i.prices_include_tax,
+	i.issue_date, i.due_date, i.terms_days, i.notes, i.subtotal, i.tax_total, i.total, i.paid, i.credited, i.balance,
+	(i.status IN ('issued', 'partially_paid') AND i.due_date < ` + todaySQL + `) AS overdue,
+	i.void_reason, i.issued_at, i.voided_at, i.paid_at, i.pdf_file_id, i.pdf_error, i.created_at, i.updated_at, i.version`
+
+const invoiceFrom = ` FROM billing_invoices i JOIN billing_customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id`
+
+var (
+	errInvoiceNotFound = store.Errorf(store.NotFound, "No such invoice.")
+	errInvoiceChanged  = store.Errorf(store.Conflict,
+		"This invoice was changed by someone else while you were working on it. Reload the page, then try again.")
+	errNotDraft = store.Errorf(store.Invalid, "This invoice is issued: its content is final. Correct it with a credit note.")
+)
+
+func invoiceGetTx(ctx context.Context, tx *store.Tx, id store.ID, forUpdate bool) (*Invoice, error) {
+	q := `SELECT ` + invoiceColumns + invoiceFrom + ` WHERE i.tenant_id = $1 AND i.id = $2`
+	if forUpdate {
+		q += ` FOR NO KEY UPDATE OF i`
+	}
+	var inv Invoice
+	err := tx.GetContext(ctx, &inv, q, tx.Scope.TenantID, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errInvoiceNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("error loading invoice %s: %w", id, err)
+	}
+	return &inv, nil
+}
+
+func linesTx(ctx context.Context, tx *store.Tx, id store.ID) ([]Line, error) {
+	var lines []Line
+	if err := tx.SelectContext(ctx, &lines, `SELECT id, position, description, quantity, unit_price, tax_rate_id, tax_name,
+		tax_rate_bp, item_id, net, tax, gross FROM billing_invoice_lines WHERE tenant_id = $1 AND invoice_id = $2
+		ORDER BY position, id`, tx.Scope.TenantID, id); err != nil {
+		return nil, fmt.Errorf("error loading lines of invoice %s: %w", id, err)
+	}
+	return lines, nil
+}
+
+// InvoiceCreateParams start a draft for a customer. TermsDays nil takes the customer's terms.
+type InvoiceCreateParams struct {
+	CustomerID store.ID
+	TermsDays  *int
+	Notes      string
+}
+
+// InvoiceCreate starts a draft invoice in the customer's currency, with the tenant's current choice of
+// prices exclusive or inclusive of tax (kept on the invoice). A draft has no number. The actor needs BillingWrite.
+func InvoiceCreate(ctx context.Context, db *store.DB, scope store.Scope, p InvoiceCreateParams) (*Invoice, error) {
+	var f store.FieldErrors
+	p.Notes = textField(&f, "notes", p.Notes, 0, 4000, "Keep the notes under 4,000 characters.")
+	if p.TermsDays != nil && (*p.TermsDays < 0 || *p.TermsDays > 365) {
+		f.Add("terms_days", "Enter payment terms between 0 and 365 days.")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	var inv *Invoice
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.BillingWrite); err != nil {
+			return err
+		}
+		cust, err := customerGetTx(ctx, tx, p.CustomerID, false)
+		if errors.Is(err, errCustomerNotFound) {
+			return (store.FieldErrors{"customer_id": "Choose a customer from the list."}).Err()
+		}
+		if err != nil {
+			return err
+		}
+		if cust.DeletedAt != nil {
+			return (store.FieldErrors{"customer_id": "This customer is deleted. Restore it or choose another."}).Err()
+		}
+		settings, err := settingsGetTx(ctx, tx)
+		if err != nil {
+			return err
+		}
+		terms := cust.TermsDays
+		if p.TermsDays != nil {
+			terms = *p.TermsDays
+		}
+		id := store.NewID()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO billing_invoices (id, customer_id, currency, prices_include_tax, terms_days, notes)
+			VALUES ($1, $2, $3, $4, $5, $6)`, id, cust.ID, cust.Currency, settings.PricesIncludeTax, terms, p.Notes); err != nil {
+			return fmt.Errorf("error creating invoice: %w", err)
+		}
+		if inv, err = invoiceGetTx(ctx, tx, id, false); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.RecordParams{Action: "billing.invoice_create", EntityType: "billing_invoice",
+			EntityID: id.String(), After: inv})
+	})
+	return inv, err
+}
+
+// InvoiceUpdateParams change a draft's terms and notes; Version is the version the editor saw.
+type InvoiceUpdateParams struct {
+	ID        store.ID
+	Version   int
+	TermsDays int
+	Notes     string
+}
+
+// InvoiceUpdate changes a draft's terms and notes. An issued invoice is Invalid; a stale Version a
+// Conflict. The actor needs BillingWrite.
+func InvoiceUpdate(ctx context.Context, db *store.DB, scope store.Scope, p InvoiceUpdateParams) (*Invoice, error) {
+	var f store.FieldErrors
+	p.Notes = textField(&f, "notes", p.Notes, 0, 4000, "Keep the notes under 4,000 characters.")
+	if p.TermsDays < 0 || p.TermsDays > 365 {
+		f.Add("terms_days", "Enter payment terms between 0 and 365 days.")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	var after *Invoice
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.BillingWrite); err != nil {
+			return err
+		}
+		before, err := draftForUpdate(ctx, tx, p.ID, p.Version)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE billing_invoices SET terms_days = $3, notes = $4, updated_at = now(),
+			version = version + 1 WHERE tenant_id = $1 AND id = $2`, tx.Scope.TenantID, p.ID, p.TermsDays, p.Notes); err != nil {
+			return fmt.Errorf("error updating invoice %s: %w", p.ID, err)
+		}
+		if after, err = invoiceGetTx(ctx, tx, p.ID, false); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.RecordParams{Action: "billing.invoice_update", EntityType: "billing_invoice",
+			EntityID: p.ID.String(), Before: before, After: after})
+	})
+	return after, err
+}
+
+// draftForUpdate locks a draft; version 0 skips the version check (line edits from the API).
+func draftForUpdate(ctx context.Context, tx *store.Tx, id store.ID, version int) (*Invoice, error) {
+	inv, err := invoiceGetTx(ctx, tx, id, true)
+	if err != nil {
+		return nil, err
+	}
+	if inv.Status != StatusDraft {
+		return nil, errNotDraft
+	}
+	if version != 0 && inv.Version != version {
+		return nil, errInvoiceChanged
+	}
+	return inv, nil
+}
+
+// LineParams is a new line. UnitPrice is in minor units of the invoice's currency. ItemID optionally
+// names an inventory item of the tenant (the database refuses an unknown one); billing reads nothing
+// from it: the caller defaults Description and UnitPrice from the item when it wants to.
+type LineParams struct {
+	Description string
+	Quantity    Qty
+	UnitPrice   int64
+	TaxRateID   store.ID
+	ItemID      *store.ID
+}
+
+// InvoiceLineAdd adds a line to a draft and recomputes its totals. A quantity of zero or less is Invalid
+// (use a credit note to give money back); so is an unknown or retired tax rate. Version 0 skips the
+// version check. The actor needs BillingWrite.
+func InvoiceLineAdd(ctx context.Context, db *store.DB, scope store.Scope, invoiceID store.ID, version int, p LineParams) (*Invoice, error) {
+	var f store.FieldErrors
+	p.Description = textField(&f, "description", p.Description, 1, 500, "Enter what the line is for (up to 500 characters).")
+	if p.Quantity <= 0 {
+		f.Add("quantity", "Enter a quantity greater than 0. To give money back, issue a credit note.")
+	} else if p.Quantity > QtyMax {
+		f.Add("quantity", "Enter a smaller quantity.")
+	}
+	if p.UnitPrice < 0 {
+		f.Add("unit_price", "Enter a price of zero or more. To give money back, issue a credit note.")
+	} else if p.UnitPrice > MaxAmount {
+		f.Add("unit_price", "Enter a smaller price.")
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	var after *Invoice
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.BillingWrite); err != nil {
+			return err
+		}
+		inv, err := draftForUpdate(ctx, tx, invoiceID, version)
+		if err != nil {
+			return err
+		}
+		var rate TaxRate
+		if err := tx.GetContext(ctx, &rate, `SELECT `+taxRateColumns+` FROM billing_tax_rates WHERE tenant_id = $1 AND id = $2
+			AND deleted_at IS NULL`, tx.Scope.TenantID, p.TaxRateID); errors.Is(err, sql.ErrNoRows) {
+			return (store.FieldErrors{"tax_rate_id": "Choose a tax rate from the list."}).Err()
+		} else if err != nil {
+			return fmt.Errorf("error loading tax rate %s: %w", p.TaxRateID, err)
+		}
+		net, tax, gross, err := LineAmounts(p.Quantity, p.UnitPrice, rate.RateBP, inv.PricesIncludeTax)
+		if err != nil {
+			return (store.FieldErrors{"unit_price": store.ErrorMessage(err)}).Err()
+		}
+		var count, nextPos int
+		if err := tx.QueryRowxContext(ctx, `SELECT count(*), coalesce(max(position) + 1, 0) FROM billing_invoice_lines
+			WHERE tenant_id = $1 AND invoice_id = $2`, tx.Scope.TenantID, invoiceID).Scan(&count, &nextPos); err != nil {
+			return fmt.Errorf("error counting lines of invoice %s: %w", invoiceID, err)
+		}
+		if count >= MaxLines {
+			return store.Errorf(store.Invalid, "An invoice has at most %d lines. Start another invoice for the rest.", MaxLines)
+		}
+		lineID := store.NewID()
+		_, err = tx.ExecContext(ctx, `INSERT INTO billing_invoice_lines (invoice_id, id, position, description, quantity,
+			unit_price, tax_rate_id, tax_name, tax_rate_bp, item_id, net, tax, gross)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			invoiceID, lineID, nextPos, p.Description, p.Quantity, p.UnitPrice, rate.ID, rate.Name, rate.RateBP, p.ItemID, net, tax, gross)
+		if pgForeignKey(err) && p.ItemID != nil {
+			return (store.FieldErrors{"item_id": "Choose an item from the inventory, or none."}).Err()
+		}
+		if err != nil {
+			return fmt.Errorf("error adding line to invoice %s: %w", invoiceID, err)
+		}
+		if after, err = invoiceRetotalTx(ctx, tx, invoiceID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.RecordParams{Action: "billing.invoice_line_add", EntityType: "billing_invoice",
+			EntityID: invoiceID.String(), Before: map[string]any{"total": inv.Total},
+			After: map[string]any{"line_id": lineID, "description": p.Description, "quantity": p.Quantity.String(),
+				"unit_price": p.UnitPrice, "tax_rate": rate.Name, "net": net, "tax": tax, "total": after.Total}})
+	})
+	return after, err
+}
+
+// InvoiceLineRemove removes a line from a draft and recomputes its totals. Version 0 skips the version
+// check. The actor needs BillingWrite.
+func InvoiceLineRemove(ctx context.Context, db *store.DB, scope store.Scope, invoiceID store.ID, version int, lineID store.ID) (*Invoice, error) {
+	var after *Invoice
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.BillingWrite); err != nil {
+			return err
+		}
+		inv, err := draftForUpdate(ctx, tx, invoiceID, version)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM billing_invoice_lines WHERE tenant_id = $1 AND invoice_id = $2 AND id = $3`,
+			tx.Scope.TenantID, invoiceID, lineID)
+		if err != nil {
+			return fmt.Errorf("error removing line %s: %w", lineID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return store.Errorf(store.NotFound, "No such line on this invoice.")
+		}
+		if after, err = invoiceRetotalTx(ctx, tx, invoiceID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.RecordParams{Action: "billing.invoice_line_remove", EntityType: "billing_invoice",
+			EntityID: invoiceID.String(), Before: map[string]any{"line_id": lineID, "total": inv.Total},
+			After: map[string]any{"total": after.Total}})
+	})
+	return after, err
+}
+
+// invoiceRetotalTx recomputes a draft's totals from its rounded lines and bumps its version.
+func invoiceRetotalTx(ctx context.Context, tx *store.Tx, id store.ID) (*Invoice, error) {
+	lines, err := linesTx(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	sub, tax, total, _ := Totals(lines)
+	if total > MaxAmount {
+		return nil, errAmountTooLarge
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE billing_invoices SET subtotal = $3, tax_total = $4, total = $5, balance = $5,
+		updated_at = now(), version = version + 1 WHERE tenant_id = $1 AND id = $2`, tx.Scope.TenantID, id, sub, tax, total); err != nil {
+		return nil, fmt.Errorf("error totalling invoice %s: %w", id, err)
+	}
+	return invoiceGetTx(ctx, tx, id, false)
+}
+
+func pgForeignKey(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "SQLSTATE 23503")
+}
+
+// counterNext takes the next number of a gapless series inside tx: the counter row is created if needed,
+// locked FOR UPDATE (concurrent issuers wait here until this transaction ends) and advanced. A rollback
+// undoes the advance, so numbers have no gaps; the lock makes them unique.
+func counterNext(ctx context.Context, tx *store.Tx, kind, series string, year int) (int64, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO billing_counters (kind, series, year) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant_id, kind, series, year) DO NOTHING`, kind, series, year); err != nil {
+		return 0, fmt.Errorf("error creating %s counter %s/%d: %w", kind, series, year, err)
+	}
+	var last int64
+	if err := tx.GetContext(ctx, &last, `SELECT last FROM billing_counters WHERE tenant_id = $1 AND kind = $2 AND series = $3
+		AND year = $4 FOR UPDATE`, tx.Scope.TenantID, kind, series, year); err != nil {
+		return 0, fmt.Errorf("error locking %s counter %s/%d: %w", kind, series, year, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE billing_counters SET last = $5 WHERE tenant_id = $1 AND kind = $2 AND series = $3
+		AND year = $4`, tx.Scope.TenantID, kind, series, year, last+1); err != nil {
+		return 0, fmt.Errorf("error advancing %s counter %s/%d: %w", kind, series, year, err)
+	}
+	return last + 1, nil
+}
+
+// DocumentNumber formats a document number: series, year and six digits, like INV-2026-000123.
+func DocumentNumber(series string, year int, seq int64) string {
+	return fmt.Sprintf("%s-%d-%06d", series, year, seq)
+}
+
+// tenantToday is today's date where the tenant is.
+func tenantToday(ctx context.Context, tx *store.Tx) (time.Time, error) {
+	var d time.Time
+	if err := tx.GetContext(ctx, &d, `SELECT (now() AT TIME ZONE time_zone)::date FROM tenants WHERE id = $1`,
+		tx.Scope.TenantID); err != nil {
+		return d, fmt.Errorf("error reading the tenant's date: %w", err)
+	}
+	return d, nil
+}
+
+// InvoiceIssueParams issue a draft; Version is the version the issuer saw (0 skips the check).
+// IssueDate dates the invoice on another day than today; only the system may (demo data, migrations from
+// another ledger): people and API clients always issue today, so numbers follow the calendar.
+type InvoiceIssueParams struct {
+	ID        store.ID
+	Version   int
+	IssueDate *time.Time
+}
+
+// InvoiceIssue gives a draft its number and freezes it: dated today in the tenant's zone, due after its
+// terms, numbered next in the tenant's invoice series for the year, all in one transaction (see
+// counterNext). The PDF job is enqueued in the same transaction. An invoice without lines cannot be
+// issued; an invoice whose total is zero is issued as paid. The actor needs BillingIssue.
+func InvoiceIssue(ctx context.Context, db *store.DB, scope store.Scope, p InvoiceIssueParams) (*Invoice, error) {
+	var after *Invoice
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		var err error
+		after, err = invoiceIssueTx(ctx, tx, p)
+		return err
+	})
+	return after, err
+}
+
+func invoiceIssueTx(ctx context.Context, tx *store.Tx, p InvoiceIssueParams) (*Invoice, error) {
+	if err := permit(ctx, tx, identity.BillingIssue); err != nil {
+		return nil, err
+	}
+	before, err := draftForUpdate(ctx, tx, p.ID, p.Version)
+	if err != nil {
+		if errors.Is(err, errNotDraft) {
+			return nil, store.Errorf(store.Invalid, "This invoice is already issued.")
+		}
+		return nil, err
+	}
+	lines, err := linesTx(ctx, tx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(lines) == 0 {
+		return nil, store.Errorf(store.Invalid, "Add at least one line before issuing the invoice.")
+	}
+	cust, err := customerGetTx(ctx, tx, before.CustomerID, false)
+	if err != nil {
+		return nil, err
+	}
+	if cust.DeletedAt != nil {
+		return nil, store.Errorf(store.Invalid, "%s is deleted. Restore the customer before issuing.", cust.Name)
+	}
+	settings, err := settingsGetTx(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	today, err := tenantToday(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if p.IssueDate != nil {
+		if tx.Scope.ActorID != (store.ID{}) || tx.Scope.ClientID != (store.ID{}) {
+			return nil, store.Errorf(store.Forbidden, "Invoices are issued with today's date.")
+		}
+		today = *p.IssueDate
+	}
+	sub, tax, total, _ := Totals(lines)
+	year := today.Year()
+	seq, err := counterNext(ctx, tx, "invoice", settings.InvoiceSeries, year)
+	if err != nil {
+		return nil, err
+	}
+	number := DocumentNumber(settings.InvoiceSeries, year, seq)
+	status := statusFor(0, 0, total)
+	if _, err := tx.ExecContext(ctx, `UPDATE billing_invoices SET status = $3, series = $4, year = $5, seq = $6, number = $7,
+		issue_date = $8, due_date = $8::date + terms_days, subtotal = $9, tax_total = $10, total = $11, balance = $11,
+		issued_at = now(), paid_at = CASE WHEN $3 = 'paid' THEN now() END, updated_at = now(), version = version + 1
+		WHERE tenant_id = $1 AND id = $2`,
+		tx.Scope.TenantID, p.ID, status, settings.InvoiceSeries, year, seq, number, today, sub, tax, total); err != nil {
+		return nil, fmt.Errorf("error issuing invoice %s: %w", p.ID, err)
+	}
+	after, err := invoiceGetTx(ctx, tx, p.ID, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := audit.Record(ctx, tx, audit.RecordParams{Action: "billing.invoice_issue", EntityType: "billing_invoice",
+		EntityID: p.ID.String(), Before: before, After: after}); err != nil {
+		return nil, err
+	}
+	if _, err := events.Record(ctx, tx, events.RecordParams{Type: events.InvoiceIssued, Data: invoiceEventData(after)}); err != nil {
+		return nil, err
+	}
+	if err := tx.Enqueue(ctx, InvoicePDFArgs{TenantID: tx.Scope.TenantID, InvoiceID: p.ID}, nil); err != nil {
+		return nil, err
+	}
+	if settings.StockHandoff {
+		args := StockHandoffArgs{TenantID: tx.Scope.TenantID, InvoiceID: p.ID, Number: number}
+		for i, l := range lines {
+			if l.ItemID != nil {
+				args.Lines = append(args.Lines, StockHandoffLine{Reference: fmt.Sprintf("%s line %d", number, i+1), ItemID: *l.ItemID, Quantity: int64(l.Quantity)})
+			}
+		}
+		if len(args.Lines) > 0 {
+			if err := tx.Enqueue(ctx, args, nil); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return after, nil
+}
+
+// StockHandoffArgs hands an issued invoice's item lines to inventory: a job in jobs/ issues the stock.
+// It is enqueued in the issuing transaction when the tenant enables the hand-off. Quantity is in
+// thousandths (Qty); Reference names the line on the stock movements, which makes the hand-off
+// idempotent (a line whose reference is already issued is not issued again).
+type StockHandoffArgs struct {
+	TenantID  store.ID           `json:"tenant_id"`
+	InvoiceID store.ID           `json:"invoice_id"`
+	Number    string             `json:"number"`
+	Lines     []StockHandoffLine `json:"lines"`
+}
+
+// StockHandoffLine is one item line to issue.
+type StockHandoffLine struct {
+	Reference string   `json:"reference"`
+	ItemID    store.ID `json:"item_id"`
+	Quantity  int64    `json:"quantity"`
+}
+
+// Kind is the River job kind.
+func (StockHandoffArgs) Kind() string { return "billing_stock_handoff" }
+
+// InsertOpts: one job per invoice; retried with back-off while stock is short.
+func (StockHandoffArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+func invoiceEventData(inv *Invoice) map[string]any {
+	return map[string]any{"invoice_id": inv.ID, "number": inv.Number, "customer_id": inv.CustomerID, "currency": inv.Currency,
+		"total": inv.Total, "balance": inv.Balance, "status": inv.Status}
+}
+
+// InvoiceVoidParams void an issued invoice with a reason.
+type InvoiceVoidParams struct {
+	ID      store.ID
+	Version int
+	Reason  string
+}
+
+// InvoiceVoid voids an issued invoice that has neither payments nor credit notes. It keeps its number
+// (the series stays gapless) and leaves receivables. The actor needs BillingIssue.
+func InvoiceVoid(ctx context.Context, db *store.DB, scope store.Scope, p InvoiceVoidParams) (*Invoice, error) {
+	var f store.FieldErrors
+	p.Reason = textField(&f, "reason", p.Reason, 1, 500, "Say why the invoice is void (up to 500 characters).")
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	var after *Invoice
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.BillingIssue); err != nil {
+			return err
+		}
+		before, err := invoiceGetTx(ctx, tx, p.ID, true)
+		if err != nil {
+			return err
+		}
+		if p.Version != 0 && before.Version != p.Version {
+			return errInvoiceChanged
+		}
+		switch {
+		case before.Status == StatusDraft:
+			return store.Errorf(store.Invalid, "A draft has no number to void. Keep editing it, or leave it unissued.")
+		case before.Status == StatusVoid:
+			return store.Errorf(store.Invalid, "%s is already void.", before.Title())
+		case before.Paid > 0 || before.Credited > 0:
+			return store.Errorf(store.Invalid, "%s has payments or credit notes. Reverse the payments, or credit the rest, instead of voiding it.", before.Title())
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE billing_invoices SET status = 'void', void_reason = $3, voided_at = now(),
+			updated_at = now(), version = version + 1 WHERE tenant_id = $1 AND id = $2`, tx.Scope.TenantID, p.ID, p.Reason); err != nil {
+			return fmt.Errorf("error voiding invoice %s: %w", p.ID, err)
+		}
+		if after, err = invoiceGetTx(ctx, tx, p.ID, false); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.RecordParams{Action: "billing.invoice_void", EntityType: "billing_invoice",
+			EntityID: p.ID.String(), Before: before, After: after}); err != nil {
+			return err
+		}
+		data := invoiceEventData(after)
+		data["reason"] = p.Reason
+		_, err = events.Record(ctx, tx, events.RecordParams{Type: events.InvoiceVoided, Data: data})
+		return err
+	})
+	return after, err
+}
+
+// InvoiceDetail is an invoice with everything its page shows.
+type InvoiceDetail struct {
+	Invoice
+	Lines       []Line
+	Taxes       []TaxShare
+	Allocations []AllocationRow
+	CreditNotes []CreditNote
+	Sends       []Send
+	Reminders   []Reminder
+}
+
+// AllocationRow is a payment's part applied to an invoice, as the invoice shows it.
+type AllocationRow struct {
+	ID         store.ID   `db:"id" json:"id"`
+	PaymentID  store.ID   `db:"payment_id" json:"payment_id"`
+	InvoiceID  store.ID   `db:"invoice_id" json:"invoice_id"`
+	Number     *string    `db:"number" json:"invoice_number"`
+	Amount     int64      `db:"amount" json:"amount"`
+	ReceivedOn time.Time  `db:"received_on" json:"received_on"`
+	Method     string     `db:"method" json:"method"`
+	Reference  string     `db:"reference" json:"reference"`
+	CreatedAt  time.Time  `db:"created_at" json:"created_at"`
+	ReversedAt *time.Time `db:"reversed_at" json:"reversed_at"`
+}
+
+// Send is a request to e-mail an invoice and how it went.
+type Send struct {
+	ID          store.ID   `db:"id" json:"id"`
+	Recipient   string     `db:"recipient" json:"recipient"`
+	RequestedAt time.Time  `db:"requested_at" json:"requested_at"`
+	Attempts    int        `db:"attempts" json:"attempts"`
+	LastError   string     `db:"last_error" json:"last_error"`
+	SentAt      *time.Time `db:"sent_at" json:"sent_at"`
+}
+
+// Retrying reports whether the send failed at least once and is waiting for its next attempt.
+func (s Send) Retrying() bool { return s.SentAt == nil && s.LastError != "" }
+
+// InvoiceGet returns an invoice with its lines, taxes, payments, credit notes and e-mails. The actor
+// needs BillingRead.
+func InvoiceGet(ctx context.Context, db *store.DB, scope store.Scope, id store.ID) (*InvoiceDetail, error) {
+	var d InvoiceDetail
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.BillingRead); err != nil {
+			return err
+		}
+		inv, err := invoiceGetTx(ctx, tx, id, false)
+		if err != nil {
+			return err
+		}
+		d.Invoice = *inv
+		if d.Lines, err = linesTx(ctx, tx, id); err != nil {
+			return err
+		}
+		_, _, _, d.Taxes = Totals(d.Lines)
+		if err := tx.SelectContext(ctx, &d.Allocations, `SELECT a.id, a.payment_id, a.invoice_id, NULL::text AS number, a.amount,
+			p.received_on, p.method, p.reference, a.created_at, a.reversed_at
+			FROM billing_allocations a JOIN billing_payments p ON p.tenant_id = a.tenant_id AND p.id = a.payment_id
+			WHERE a.tenant_id = $1 AND a.invoice_id = $2 ORDER BY a.created_at, a.id`, tx.Scope.TenantID, id); err != nil {
+			return fmt.Errorf("error loading payments of invoice %s: %w", id, err)
+		}
+		if err := tx.SelectContext(ctx, &d.CreditNotes, `SELECT `+creditNoteColumns+` FROM billing_credit_notes n
+			WHERE n.tenant_id = $1 AND n.invoice_id = $2 ORDER BY n.created_at, n.id`, tx.Scope.TenantID, id); err != nil {
+			return fmt.Errorf("error loading credit notes of invoice %s: %w", id, err)
+		}
+		if err := tx.SelectContext(ctx, &d.Sends, `SELECT id, recipient, requested_at, attempts, last_error, sent_at
+			FROM billing_invoice_sends WHERE tenant_id = $1 AND invoice_id = $2 ORDER BY requested_at DESC LIMIT 20`,
+			tx.Scope.TenantID, id); err != nil {
+			return fmt.Errorf("error loading e-mails of invoice %s: %w", id, err)
+		}
+		if err := tx.SelectContext(ctx, &d.Reminders, `SELECT days, sent, recipient, created_at FROM billing_reminders
+			WHERE tenant_id = $1 AND invoice_id = $2 ORDER BY days`, tx.Scope.TenantID, id); err != nil {
+			return fmt.Errorf("error loading reminders of invoice %s: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// InvoiceListParams filter and page the invoice list (newest first). Status "overdue" is not a status:
+// use Overdue. From and To bound the issue date (inclusive). Search matches part of the number.
+type InvoiceListParams struct {
+	Status     Status
+	CustomerID *store.ID
+	From, To   *time.Time
+	Overdue    bool
+	Search     string
+	After      string
+	Limit      int
+}
+
+// CurrencyTotal is a sum over invoices in one currency: never summed across currencies.
+type CurrencyTotal struct {
+	Currency string `db:"currency" json:"currency"`
+	Count    int64  `db:"count" json:"count"`
+	Total    int64  `db:"total" json:"total"`
+	Balance  int64  `db:"balance" json:"balance"`
+}
+
+// InvoiceListResult is a page of invoices, the cursor of the next page and the totals of the whole
+// filtered set per currency.
+type InvoiceListResult struct {
+	Invoices []Invoice
+	Next     string
+	Totals   []CurrencyTotal
+}
+
+// InvoiceList returns a page of invoices, newest first, with keyset pagination on (created_at, id), and
+// the filtered set's totals per currency. The actor needs BillingRead.
+func InvoiceList(ctx context.Context, db *store.DB, scope store.Scope, p InvoiceListParams) (*InvoiceListResult, error) {
+	if p.Limit <= 0 || p.Limit > 200 {
+		p.Limit = 50
+	}
+	if p.Status != "" && !p.Status.Valid() {
+		return nil, (store.FieldErrors{"status": "Choose a status from the list."}).Err()
+	}
+	args := []any{scope.TenantID}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	var where strings.Builder
+	where.WriteString(` WHERE i.tenant_id = $1`)
+	if p.Status != "" {
+		where.WriteString(` AND i.status = ` + arg(string(p.Status)))
+	}
+	if p.CustomerID != nil {
+		where.WriteString(` AND i.customer_id = ` + arg(*p.CustomerID))
+	}
+	if p.From != nil {
+		where.WriteString(` AND i.issue_date >= ` + arg(*p.From))
+	}
+	if p.To != nil {
+		where.WriteString(` AND i.issue_date <= ` + arg(*p.To))
+	}
+	if p.Overdue {
+		where.WriteString(` AND i.status IN ('issued', 'partially_paid') AND i.due_date < ` + todaySQL)
+	}
+	if s := strings.TrimSpace(p.Search); s != "" {
+		if r := []rune(s); len(r) > 100 {
+			s = string(r[:100])
+		}
+		n := arg("%" + likeEscaper.Replace(s) + "%")
+		where.WriteString(` AND (i.number ILIKE ` + n + ` OR c.name ILIKE ` + n + `)`)
+	}
+	filterArgs := len(args)
+	page := where.String()
+	if p.After != "" {
+		key, id, err := cursorDecode(p.After)
+		if err != nil {
+			return nil, errBadCursor
+		}
+		t, err := time.Parse(time.RFC3339Nano, key)
+		if err != nil {
+			return nil, errBadCursor
+		}
+		k, i := arg(t), arg(id)
+		page += ` AND i.created_at <= ` + k + ` AND (i.created_at < ` + k + ` OR i.id < ` + i + `::uuid)`
+	}
+	q := `SELECT ` + invoiceColumns + invoiceFrom + page + ` ORDER BY i.created_at DESC, i.id DESC LIMIT ` + arg(p.Limit+1)
+	res := &InvoiceListResult{}
+	var rows []Invoice
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.BillingRead); err != nil {
+			return err
+		}
+		if err := tx.SelectContext(ctx, &rows, q, args...); err != nil {
+			return fmt.Errorf("error listing invoices: %w", err)
+		}
+		if err := tx.SelectContext(ctx, &res.Totals, `SELECT i.currency, count(*) AS count,
+			coalesce(sum(i.total) FILTER (WHERE i.status <> 'void'), 0)::bigint AS total,
+			coalesce(sum(i.balance) FILTER (WHERE i.status IN ('issued', 'partially_paid')), 0)::bigint AS balance`+
+			invoiceFrom+where.String()+` GROUP BY i.currency ORDER BY i.currency`, args[:filterArgs]...); err != nil {
+			return fmt.Errorf("error totalling invoices: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) > p.Limit {
+		last := rows[p.Limit-1]
+		rows = rows[:p.Limit]
+		res.Next = cursorEncode(last.CreatedAt.UTC().Format(time.RFC3339Nano), last.ID)
+	}
+	res.Invoices = rows
+	return res, nil
+}
+
+// InvoicePDFArgs is the job that renders an issued invoice's PDF once and stores it.
+type InvoicePDFArgs struct {
+	TenantID  store.ID `json:"tenant_id"`
+	InvoiceID store.ID `json:"invoice_id"`
+}
+
+// Kind is the River job kind.
+func (InvoicePDFArgs) Kind() string { return "billing_invoice_pdf" }
+
+// InsertOpts makes the job unique per invoice while it waits or runs, and retries with back-off.
+func (InvoicePDFArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
