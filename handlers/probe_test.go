@@ -173,7 +173,9 @@ func requirePageSound(t *testing.T, p crawledPage) {
 	}
 	for _, f := range elements(res.doc, "form") {
 		if strings.EqualFold(attr(f, "method"), "post") {
-			require.NotEmpty(t, findAll(f, func(n *html.Node) bool { return n.Data == "input" && attr(n, "name") == "_csrf" && attr(n, "value") != "" }),
+			require.NotEmpty(t, findAll(f, func(n *html.Node) bool {
+				return n.Data == "input" && attr(n, "name") == "_csrf" && attr(n, "value") != ""
+			}),
 				"GET %s: a POST form to %q without a CSRF token", p.url, attr(f, "action"))
 		}
 	}
