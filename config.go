@@ -15,6 +15,7 @@ import (
 // matches the services started by `make run`, and is documented in the README.
 type Config struct {
 	DatabaseURL        string        // DATABASE_URL: the app role (no superuser, no BYPASSRLS)
+	ReadDatabaseURL    string        // READ_DATABASE_URL: optional streaming replica for reports (may lag)
 	MigrateDatabaseURL string        // MIGRATE_DATABASE_URL: the schema owner, used by migrate only
 	RedisURL           string        // REDIS_URL
 	RedisPrefix        string        // REDIS_KEY_PREFIX: namespaces every key, so environments can share a Redis
@@ -52,6 +53,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	cfg.DatabaseURL = get("DATABASE_URL", "postgres://ledgerline_app:ledgerline_app@127.0.0.1:55432/ledgerline?sslmode=disable")
+	cfg.ReadDatabaseURL = get("READ_DATABASE_URL", "")
 	cfg.MigrateDatabaseURL = get("MIGRATE_DATABASE_URL", "postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:55432/ledgerline?sslmode=disable")
 	cfg.RedisURL = get("REDIS_URL", "redis://127.0.0.1:56379/0")
 	cfg.RedisPrefix = get("REDIS_KEY_PREFIX", "ll:")
@@ -74,6 +76,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} {
 		if u, err := url.Parse(v.value); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			bad(v.name, "want postgres://user:password@host:port/database")
+		}
+	}
+	if cfg.ReadDatabaseURL != "" {
+		if u, err := url.Parse(cfg.ReadDatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("READ_DATABASE_URL", "want postgres://user:password@replica-host:port/database, or leave it unset")
 		}
 	}
 	if u, err := url.Parse(cfg.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {

@@ -99,7 +99,7 @@ func openDB(ctx context.Context, cfg Config, _ *slog.Logger) (*store.DB, error) 
 	if err != nil {
 		return nil, fmt.Errorf("DATA_KEY: %w", err)
 	}
-	return store.Open(ctx, cfg.DatabaseURL, store.OpenOpts{MaxConns: cfg.DBMaxConns, Secrets: sealer})
+	return store.Open(ctx, cfg.DatabaseURL, store.OpenOpts{MaxConns: cfg.DBMaxConns, Secrets: sealer, ReadURL: cfg.ReadDatabaseURL})
 }
 
 // openRedis returns a bounded redigo pool after checking that the server answers.
