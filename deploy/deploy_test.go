@@ -158,7 +158,11 @@ func nginxTest(t *testing.T, conf string) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "nginx.conf")
 	require.NoError(t, os.WriteFile(path, []byte(conf), 0o644))
-	out, err := exec.Command(bin, "-t", "-q", "-p", dir, "-c", path, "-g", "pid "+filepath.Join(dir, "t.pid")+";").CombinedOutput()
+	args := []string{"-t", "-q", "-p", dir, "-c", path}
+	if !strings.Contains(conf, "\npid ") {
+		args = append(args, "-g", "pid "+filepath.Join(dir, "t.pid")+";")
+	}
+	out, err := exec.Command(bin, args...).CombinedOutput()
 	require.NoError(t, err, "nginx -t:\n%s\n%s", out, conf)
 }
 
