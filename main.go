@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -116,8 +117,10 @@ func openRedis(ctx context.Context, redisURL string) (*redis.Pool, error) {
 		Wait:        true,
 		IdleTimeout: 2 * time.Minute,
 		DialContext: dial,
+		// A connection idle for more than a second is checked before use: after a Redis restart the pool's
+		// idle connections are dead, and using them unchecked would fail a request per connection.
 		TestOnBorrow: func(c redis.Conn, lastUsed time.Time) error {
-			if time.Since(lastUsed) < 30*time.Second {
+			if time.Since(lastUsed) < time.Second {
 				return nil
 			}
 			_, err := c.Do("PING")
@@ -156,8 +159,9 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 	db.UseJobs(client)
 
 	var (
-		srv *http.Server
-		ln  net.Listener
+		srv      *http.Server
+		ln       net.Listener
+		draining atomic.Bool
 	)
 	serveErr := make(chan error, 1)
 	if withHTTP {
@@ -185,7 +189,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 		}
 		srv = &http.Server{
 			Addr:              cfg.HTTPAddr,
-			Handler:           h,
+			Handler:           closeWhenDraining(h, &draining),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       60 * time.Second,
 			WriteTimeout:      120 * time.Second,
@@ -220,6 +224,16 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if srv != nil {
+		// Drain before Shutdown: stop accepting (the balancer's new connections are refused and go to
+		// another instance), answer requests on the open connections for a moment with "Connection:
+		// close", and only then close the idle ones. Closing an idle keep-alive connection at once races
+		// with a request the balancer is sending on it, which it cannot safely retry if it is a POST.
+		draining.Store(true)
+		_ = ln.Close()
+		select {
+		case <-time.After(drainDelay(cfg.ShutdownTimeout)):
+		case <-shutdownCtx.Done():
+		}
 		if err := srv.Shutdown(shutdownCtx); err != nil {
 			logger.Error("HTTP shutdown incomplete", "error", err)
 		}
@@ -229,6 +243,23 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// drainDelay is how long a stopping instance keeps answering on its open connections before closing the
+// idle ones: long enough for a balancer to use (and so learn the end of) each pooled connection.
+func drainDelay(shutdown time.Duration) time.Duration {
+	return min(shutdown/4, 2*time.Second)
+}
+
+// closeWhenDraining asks the client to close the connection after each response once the instance is
+// stopping, so the balancer stops reusing connections to it.
+func closeWhenDraining(next http.Handler, draining *atomic.Bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // stopRiver lets running jobs finish until the deadline, then cancels them; cancelled jobs are retried by
