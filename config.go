@@ -33,6 +33,7 @@ type Config struct {
 	LogLevel           string        // LOG_LEVEL
 	PlatformOperators  []string      // PLATFORM_OPERATORS: e-mails of the people who run the installation
 	Workers            int           // RIVER_WORKERS: jobs worked at once by this instance; 0 = insert only
+	JobRescueAfter     time.Duration // JOB_RESCUE_AFTER: a job running this long has a dead worker; 0 = River's 1h
 }
 
 // devDataKey is the development key used when DATA_KEY is unset. Production must set its own.
@@ -150,6 +151,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	cfg.SessionIdle = durVar("SESSION_IDLE_TIMEOUT", "30m", time.Minute)
 	cfg.SessionLifetime = durVar("SESSION_LIFETIME", "12h", time.Minute)
 	cfg.ShutdownTimeout = durVar("SHUTDOWN_TIMEOUT", "20s", time.Second)
+	if get("JOB_RESCUE_AFTER", "") != "" {
+		cfg.JobRescueAfter = durVar("JOB_RESCUE_AFTER", "", 10*time.Second)
+	}
 	switch cfg.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

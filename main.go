@@ -152,7 +152,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 		DB:     db,
 		Mailer: &jobs.Mailer{URL: cfg.SMTPURL, From: cfg.MailFrom},
 		Logger: logger,
-	}, jobs.ClientOpts{Workers: cfg.Workers})
+	}, jobs.ClientOpts{Workers: cfg.Workers, RescueAfter: cfg.JobRescueAfter})
 	if err != nil {
 		return err
 	}

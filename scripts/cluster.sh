@@ -157,7 +157,7 @@ start_app() {
 		REDIS_URL="redis://127.0.0.1:$redis_port/0" REDIS_KEY_PREFIX="cluster:" HTTP_ADDR="127.0.0.1:$port" \
 		BASE_URL="http://127.0.0.1:$lb_port" TRUSTED_PROXIES=127.0.0.1 SMTP_URL="$smtp_url" \
 		SHUTDOWN_TIMEOUT=${SHUTDOWN_TIMEOUT:-10s} DB_MAX_CONNS=${DB_MAX_CONNS:-15} RIVER_WORKERS=${RIVER_WORKERS:-4} \
-		PLATFORM_OPERATORS=admin@acme.example \
+		PLATFORM_OPERATORS=admin@acme.example JOB_RESCUE_AFTER=${JOB_RESCUE_AFTER:-} \
 		nohup "$bin" serve >>"$dir/app$n.log" 2>&1 &
 	echo $! >"$pidf"
 	for _ in $(seq 1 100); do
