@@ -27,7 +27,7 @@ TEST_DATABASE_URL         = $(APP_URL)/ledgerline_test?sslmode=disable
 TEST_MIGRATE_DATABASE_URL = $(OWNER_URL)/ledgerline_test?sslmode=disable
 
 ## bench: store-level benchmarks (inventory movements and lists); results in bench/results/
-.PHONY: run test bench stop services assets generate check-generated build migrate seed test-setup browser vet clean
+.PHONY: run test bench stop services assets generate check-generated build migrate seed test-setup browser vet clean cluster cluster-stop verify fuzz
 
 ## run: start PostgreSQL, Redis and mailpit under .data/, migrate, seed, serve on http://localhost:8080
 run: services build
@@ -53,6 +53,36 @@ bench: services build
 	mkdir -p bench/results
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' \
 		$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./store/inventory/ | tee bench/results/store-latest.txt
+
+## cluster: three instances behind nginx, a PostgreSQL primary with a streaming read replica and Redis, all
+## under .data/cluster on their own ports (nginx on http://127.0.0.1:57110); mail goes to make run's mailpit
+cluster: build
+	@scripts/cluster.sh start
+	@echo
+	@echo "Ledgerline cluster:  http://127.0.0.1:57110   (sign in as admin@acme.example / ledgerline-demo)"
+	@echo "Stop it with: make cluster-stop"
+
+cluster-stop:
+	@scripts/cluster.sh stop
+
+## verify: everything `make test` runs, then the cluster and fault tests (a private cluster of their own,
+## several minutes) and a longer fuzzing run; prints the table of faults injected, requests, errors, data lost
+verify: test
+	mkdir -p bench/results
+	set -o pipefail; LEDGERLINE_VERIFY=1 LEDGERLINE_BIN=$(CURDIR)/$(BIN) VERIFY_REPORT=$(CURDIR)/bench/results/verify-latest.md \
+		$(GO) test -count=1 -timeout 30m -v -run 'TestCluster' ./verify/ 2>&1 | tee bench/results/verify-latest.log | \
+		grep -E '^(=== RUN|--- |    --- |ok|FAIL|PASS)|Error:|Messages:'
+	@echo; cat bench/results/verify-latest.md
+
+## fuzz: every fuzz target (parsers of user input: money, quantities, ids, cursors, CSV import, audit
+## diffs) for FUZZTIME each; `make test` runs their committed seed corpora only
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 ## stop: stop the local services
 stop:
