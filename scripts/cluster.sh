@@ -207,7 +207,13 @@ start_nginx() {
 stop_all() {
 	local ngx n
 	ngx=$(command -v nginx || echo /usr/sbin/nginx)
-	if [ -f "$dir/nginx.pid" ]; then "$ngx" -p "$dir" -c "$dir/nginx.conf" -s quit 2>/dev/null || true; fi
+	if [ -f "$dir/nginx.pid" ]; then
+		local npid
+		npid=$(cat "$dir/nginx.pid")
+		"$ngx" -p "$dir" -c "$dir/nginx.conf" -s quit 2>/dev/null || true
+		# quit is graceful and returns at once: wait, so the port is free for the next start.
+		for _ in $(seq 1 100); do kill -0 "$npid" 2>/dev/null || break; sleep 0.1; done
+	fi
 	for n in $(seq 1 "$instances"); do stop_app "$n"; done
 	for d in replica primary; do
 		[ -f "$dir/$d/PG_VERSION" ] && as_pg "$pgbin/pg_ctl" -D "$dir/$d" -m fast stop >/dev/null 2>&1 || true
