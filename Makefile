@@ -10,6 +10,8 @@ MAIL_PORT   ?= 58025
 OWNER_URL    = postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:$(PG_PORT)
 APP_URL      = postgres://ledgerline_app:ledgerline_app@127.0.0.1:$(PG_PORT)
 BIN         := bin/ledgerline
+# Static analysis through the Go toolchain, at pinned versions (suppressions carry their reason inline).
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 export DATABASE_URL         ?= $(APP_URL)/ledgerline?sslmode=disable
 export MIGRATE_DATABASE_URL ?= $(OWNER_URL)/ledgerline?sslmode=disable
@@ -44,6 +46,7 @@ run: services build
 test: services check-generated build browser
 	DATABASE_URL='$(TEST_DATABASE_URL)' MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' $(BIN) migrate
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' \
 	LEDGERLINE_BIN=$(CURDIR)/$(BIN) REDIS_URL='redis://127.0.0.1:$(REDIS_PORT)/1' \
 		$(GO) test -race -count=1 -timeout 20m ./...

@@ -136,6 +136,7 @@ func openRedis(ctx context.Context, redisURL string) (*redis.Pool, error) {
 	}
 	if err != nil {
 		pool.Close()
+		//lint:ignore ST1005 the message starts with a proper name and is shown as it is at start-up
 		return nil, fmt.Errorf("Redis at %s is unreachable: %w", store.RedactURL(redisURL), err)
 	}
 	return pool, nil
