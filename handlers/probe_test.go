@@ -5,6 +5,7 @@ package handlers_test
 // module added later are probed without changing this file.
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -637,4 +638,39 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestProbeUploadsRefused finds every upload form the crawler reaches (as the admin) and sends it a file of
+// the wrong type and a file over any limit: each must be refused with a 4xx, never stored, never a 5xx.
+func TestProbeUploadsRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	admin := b.signedIn(t, b.usersA[identity.RoleAdmin])
+	actions := map[string]bool{}
+	for _, p := range b.crawl(t, admin, func(p crawledPage) { requirePageSound(t, p) }) {
+		for _, f := range elements(p.res.doc, "form") {
+			if strings.Contains(attr(f, "enctype"), "multipart/form-data") {
+				ref, err := url.Parse(attr(f, "action"))
+				require.NoError(t, err)
+				actions[must(url.Parse(p.url)).ResolveReference(ref).RequestURI()] = true
+			}
+		}
+	}
+	require.NotEmpty(t, actions, "no upload form found")
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0}, 512)...)
+	huge := bytes.Repeat([]byte("a,b,c\n"), (33<<20)/6) // over every upload limit of the app (20 MB today)
+	for action := range actions {
+		for _, tt := range []struct {
+			name, file string
+			content    []byte
+		}{
+			{"wrong type", "picture.png", png},
+			{"too large", "huge.csv", huge},
+		} {
+			admin.get("/") // a fresh token
+			res := admin.upload(action, tt.file, tt.content, false)
+			require.True(t, res.status >= 400 && res.status < 500, "%s to %s: %d\n%s", tt.name, action, res.status, res.body)
+		}
+	}
+	t.Logf("%d upload forms refuse the wrong type and an oversized file", len(actions))
 }
