@@ -60,9 +60,16 @@ func (t *tally) String() string {
 	defer t.mu.Unlock()
 	var b strings.Builder
 	fmt.Fprintf(&b, "| Fault injected | Times | Requests sent | Errors | Data lost | Notes |\n| --- | ---: | ---: | ---: | ---: | --- |\n")
+	var total tallyRow
 	for _, r := range t.rows {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %s |\n", r.fault, r.injected, r.requests, r.errors, r.lost, r.note)
+		total.injected += r.injected
+		total.requests += r.requests
+		total.errors += r.errors
+		total.lost += r.lost
 	}
+	fmt.Fprintf(&b, "| **Total** | **%d** | **%d** | **%d** | **%d** | errors: answers while a fault was on, by design |\n",
+		total.injected, total.requests, total.errors, total.lost)
 	return b.String()
 }
 
