@@ -12,6 +12,7 @@ APP_URL      = postgres://ledgerline_app:ledgerline_app@127.0.0.1:$(PG_PORT)
 BIN         := bin/ledgerline
 # Static analysis through the Go toolchain, at pinned versions (suppressions carry their reason inline).
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOSEC       := github.com/securego/gosec/v2/cmd/gosec@v2.30.0
 
 export DATABASE_URL         ?= $(APP_URL)/ledgerline?sslmode=disable
 export MIGRATE_DATABASE_URL ?= $(OWNER_URL)/ledgerline?sslmode=disable
@@ -47,6 +48,7 @@ test: services check-generated build browser
 	DATABASE_URL='$(TEST_DATABASE_URL)' MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' $(BIN) migrate
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(GOSEC) -quiet -fmt text ./...
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' \
 	LEDGERLINE_BIN=$(CURDIR)/$(BIN) REDIS_URL='redis://127.0.0.1:$(REDIS_PORT)/1' \
 		$(GO) test -race -count=1 -timeout 20m ./...

@@ -139,7 +139,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		return n
 	}
-	cfg.DBMaxConns = int32(intVar("DB_MAX_CONNS", "20", 2, 1000))
+	cfg.DBMaxConns = int32(intVar("DB_MAX_CONNS", "20", 2, 1000)) // #nosec G115 -- bounded to 2..1000 by intVar
 	cfg.Workers = intVar("RIVER_WORKERS", "10", 0, 1000)
 	durVar := func(name, def string, min time.Duration) time.Duration {
 		d, err := time.ParseDuration(get(name, def))

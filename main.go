@@ -132,10 +132,10 @@ func openRedis(ctx context.Context, redisURL string) (*redis.Pool, error) {
 	conn, err := pool.GetContext(pingCtx)
 	if err == nil {
 		_, err = conn.Do("PING")
-		conn.Close()
+		_ = conn.Close()
 	}
 	if err != nil {
-		pool.Close()
+		_ = pool.Close()
 		//lint:ignore ST1005 the message starts with a proper name and is shown as it is at start-up
 		return nil, fmt.Errorf("Redis at %s is unreachable: %w", store.RedactURL(redisURL), err)
 	}

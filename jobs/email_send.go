@@ -46,7 +46,7 @@ func (m *Mailer) Send(ctx context.Context, to, subject, text, messageID string) 
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
 	c, err := smtp.NewClient(conn, host)
 	if err != nil {
-		conn.Close()
+		_ = conn.Close()
 		return fmt.Errorf("error greeting SMTP server %s: %w", addr, err)
 	}
 	defer c.Close()
