@@ -531,7 +531,12 @@ func TestProbeStoredPayloadsEscaped(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.inventoryA(t)
-	admin := b.signedIn(t, b.usersA[identity.RoleAdmin])
+	// Every role signs in first: a form the probe submits (a sign-in policy, say) must not lock them out.
+	clients := map[identity.Role]*client{}
+	for _, role := range probeRoles {
+		clients[role] = b.signedIn(t, b.usersA[role])
+	}
+	admin := clients[identity.RoleAdmin]
 
 	submitted := map[string]bool{}
 	saved := 0
@@ -613,10 +618,7 @@ func TestProbeStoredPayloadsEscaped(t *testing.T) {
 	t.Logf("%d forms submitted with payloads, %d saved", len(submitted), saved)
 
 	for _, role := range probeRoles {
-		c := admin
-		if role != identity.RoleAdmin {
-			c = b.signedIn(t, b.usersA[role])
-		}
+		c := clients[role]
 		shown := 0
 		b.crawl(t, c, func(p crawledPage) {
 			requirePageSound(t, p)
