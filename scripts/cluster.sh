@@ -44,6 +44,9 @@ install_missing() {
 
 prepare_dir() {
 	mkdir -p "$dir/nginx-tmp"
+	if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+		useradd --system --home-dir "$dir" --shell /usr/sbin/nologin postgres
+	fi
 	if [ "$(id -u)" -eq 0 ]; then
 		# The postgres user must be able to reach the data directories, even under /root.
 		local p="$dir"
