@@ -60,11 +60,11 @@ bench: services build
 		$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./store/inventory/ | tee bench/results/store-latest.txt
 
 ## cluster: three instances behind nginx, a PostgreSQL primary with a streaming read replica and Redis, all
-## under .data/cluster on their own ports (nginx on http://127.0.0.1:57110); mail goes to make run's mailpit
+## under .data/cluster on their own ports (nginx on http://127.0.0.1:27110); mail goes to make run's mailpit
 cluster: build
 	@scripts/cluster.sh start
 	@echo
-	@echo "Ledgerline cluster:  http://127.0.0.1:57110   (sign in as admin@acme.example / ledgerline-demo)"
+	@echo "Ledgerline cluster:  http://127.0.0.1:27110   (sign in as admin@acme.example / ledgerline-demo)"
 	@echo "Stop it with: make cluster-stop"
 
 cluster-stop:

@@ -5,14 +5,15 @@
 # `make run` or the system's. `make cluster` starts it; the fault tests (make verify) start their own.
 #
 # Usage: scripts/cluster.sh start|stop|env|start-app N|stop-app N|kill-app N|start-pg|kill-pg|stop-redis|start-redis
-# Settings: CLUSTER_DIR (default .data/cluster), CLUSTER_PORT (base port, default 57100: nginx on base+10,
+# Settings: CLUSTER_DIR (default .data/cluster), CLUSTER_PORT (base port, default 27100: nginx on base+10,
 # instances on base+11.., primary base+1, replica base+2, Redis base+3), CLUSTER_INSTANCES (3),
-# SMTP_URL (default: the mailpit of `make run`), LEDGERLINE_BIN (default bin/ledgerline).
+# SMTP_URL (default: the mailpit of `make run`), LEDGERLINE_BIN (default bin/ledgerline). The ports sit below
+# the kernel's ephemeral range (32768-60999), so an outgoing connection can never be holding one.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${CLUSTER_DIR:-$root/.data/cluster}
-base=${CLUSTER_PORT:-57100}
+base=${CLUSTER_PORT:-27100}
 instances=${CLUSTER_INSTANCES:-3}
 bin=${LEDGERLINE_BIN:-$root/bin/ledgerline}
 pg_port=$((base + 1))

@@ -101,7 +101,7 @@ func startCluster(t *testing.T) *cluster {
 	if bin == "" {
 		bin = filepath.Join(root, "bin", "ledgerline")
 	}
-	base := 57200
+	base := 27200
 	if p := os.Getenv("VERIFY_PORT"); p != "" {
 		var err error
 		base, err = strconv.Atoi(p)
