@@ -10,6 +10,9 @@ MAIL_PORT   ?= 58025
 OWNER_URL    = postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:$(PG_PORT)
 APP_URL      = postgres://ledgerline_app:ledgerline_app@127.0.0.1:$(PG_PORT)
 BIN         := bin/ledgerline
+# Static analysis through the Go toolchain, at pinned versions (suppressions carry their reason inline).
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOSEC       := github.com/securego/gosec/v2/cmd/gosec@v2.30.0
 
 export DATABASE_URL         ?= $(APP_URL)/ledgerline?sslmode=disable
 export MIGRATE_DATABASE_URL ?= $(OWNER_URL)/ledgerline?sslmode=disable
@@ -31,7 +34,7 @@ BENCH_MIGRATE_DATABASE_URL = $(OWNER_URL)/ledgerline_bench?sslmode=disable
 ## bench: store benchmarks, then the load harness (bench/loadgen): bench data via `ledgerline seed --scale large`
 ## (once; reused), the Fortunes floor and pgbench -S, every screen at 1, 16 and 64 clients; report in
 ## bench/results/latest.md. BENCH_FLAGS passes options, e.g. BENCH_FLAGS='-duration 30s -scenarios items-search'.
-.PHONY: run test bench stop services assets generate check-generated build migrate seed test-setup browser vet clean
+.PHONY: run test bench stop services assets generate check-generated build migrate seed test-setup browser vet clean cluster cluster-stop verify fuzz
 
 ## run: start PostgreSQL, Redis and mailpit under .data/, migrate, seed, serve on http://localhost:8080
 run: services build
@@ -48,6 +51,8 @@ run: services build
 test: services check-generated build browser
 	DATABASE_URL='$(TEST_DATABASE_URL)' MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' $(BIN) migrate
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(GOSEC) -quiet -fmt text -exclude-dir=bench ./...
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' \
 	LEDGERLINE_BIN=$(CURDIR)/$(BIN) REDIS_URL='redis://127.0.0.1:$(REDIS_PORT)/1' \
 		$(GO) test -race -count=1 -timeout 20m ./...
@@ -68,6 +73,36 @@ bench: services build
 		-redis 'redis://127.0.0.1:$(REDIS_PORT)/2' -pgbench "$$(command -v pgbench || echo /usr/lib/postgresql/15/bin/pgbench)" \
 		-out bench/results/latest.md $(BENCH_FLAGS)
 	@echo "Report: bench/results/latest.md"
+
+## cluster: three instances behind nginx, a PostgreSQL primary with a streaming read replica and Redis, all
+## under .data/cluster on their own ports (nginx on http://127.0.0.1:27110); mail goes to make run's mailpit
+cluster: build
+	@scripts/cluster.sh start
+	@echo
+	@echo "Ledgerline cluster:  http://127.0.0.1:27110   (sign in as admin@acme.example / ledgerline-demo)"
+	@echo "Stop it with: make cluster-stop"
+
+cluster-stop:
+	@scripts/cluster.sh stop
+
+## verify: everything `make test` runs, then the cluster and fault tests (a private cluster of their own,
+## several minutes) and a longer fuzzing run; prints the table of faults injected, requests, errors, data lost
+verify: test
+	mkdir -p bench/results
+	set -o pipefail; LEDGERLINE_VERIFY=1 LEDGERLINE_BIN=$(CURDIR)/$(BIN) VERIFY_REPORT=$(CURDIR)/bench/results/verify-latest.md \
+		$(GO) test -count=1 -timeout 30m -v -run 'TestCluster' ./verify/ 2>&1 | tee bench/results/verify-latest.log | \
+		grep -E '^(=== RUN|--- |    --- |ok|FAIL|PASS)|Error:|Messages:'
+	@echo; cat bench/results/verify-latest.md
+
+## fuzz: every fuzz target (parsers of user input: money, quantities, ids, cursors, CSV import, audit
+## diffs) for FUZZTIME each; `make test` runs their committed seed corpora only
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 ## stop: stop the local services
 stop:

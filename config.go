@@ -15,6 +15,7 @@ import (
 // matches the services started by `make run`, and is documented in the README.
 type Config struct {
 	DatabaseURL        string        // DATABASE_URL: the app role (no superuser, no BYPASSRLS)
+	ReadDatabaseURL    string        // READ_DATABASE_URL: optional streaming replica for reports (may lag)
 	MigrateDatabaseURL string        // MIGRATE_DATABASE_URL: the schema owner, used by migrate only
 	RedisURL           string        // REDIS_URL
 	RedisPrefix        string        // REDIS_KEY_PREFIX: namespaces every key, so environments can share a Redis
@@ -34,6 +35,7 @@ type Config struct {
 	Workers            int           // RIVER_WORKERS: jobs worked at once by this instance; 0 = insert only
 	WebhookAllowHosts  []string      // WEBHOOK_ALLOW_HOSTS: hosts, IPs or CIDRs webhooks may reach though private
 	WebhookHTTPS       bool          // WEBHOOK_REQUIRE_HTTPS: refuse http:// endpoints (default: when BASE_URL is https)
+	JobRescueAfter     time.Duration // JOB_RESCUE_AFTER: a job running this long has a dead worker; 0 = River's 1h
 }
 
 // devDataKey is the development key used when DATA_KEY is unset. Production must set its own.
@@ -54,6 +56,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	cfg.DatabaseURL = get("DATABASE_URL", "postgres://ledgerline_app:ledgerline_app@127.0.0.1:55432/ledgerline?sslmode=disable")
+	cfg.ReadDatabaseURL = get("READ_DATABASE_URL", "")
 	cfg.MigrateDatabaseURL = get("MIGRATE_DATABASE_URL", "postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:55432/ledgerline?sslmode=disable")
 	cfg.RedisURL = get("REDIS_URL", "redis://127.0.0.1:56379/0")
 	cfg.RedisPrefix = get("REDIS_KEY_PREFIX", "ll:")
@@ -76,6 +79,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} {
 		if u, err := url.Parse(v.value); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			bad(v.name, "want postgres://user:password@host:port/database")
+		}
+	}
+	if cfg.ReadDatabaseURL != "" {
+		if u, err := url.Parse(cfg.ReadDatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("READ_DATABASE_URL", "want postgres://user:password@replica-host:port/database, or leave it unset")
 		}
 	}
 	if u, err := url.Parse(cfg.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
@@ -133,7 +141,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		return n
 	}
-	cfg.DBMaxConns = int32(intVar("DB_MAX_CONNS", "20", 2, 1000))
+	cfg.DBMaxConns = int32(intVar("DB_MAX_CONNS", "20", 2, 1000)) // #nosec G115 -- bounded to 2..1000 by intVar
 	cfg.Workers = intVar("RIVER_WORKERS", "10", 0, 1000)
 	durVar := func(name, def string, min time.Duration) time.Duration {
 		d, err := time.ParseDuration(get(name, def))
@@ -169,6 +177,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		bad("WEBHOOK_REQUIRE_HTTPS", "want true or false")
 	} else {
 		cfg.WebhookHTTPS = b
+	}
+	if get("JOB_RESCUE_AFTER", "") != "" {
+		cfg.JobRescueAfter = durVar("JOB_RESCUE_AFTER", "", 10*time.Second)
 	}
 	switch cfg.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -110,7 +111,8 @@ func openDB(ctx context.Context, cfg Config, _ *slog.Logger) (*store.DB, error) 
 	if err != nil {
 		return nil, fmt.Errorf("DATA_KEY: %w", err)
 	}
-	return store.Open(ctx, cfg.DatabaseURL, store.OpenOpts{MaxConns: cfg.DBMaxConns, Secrets: sealer, CountStatements: true})
+	return store.Open(ctx, cfg.DatabaseURL, store.OpenOpts{MaxConns: cfg.DBMaxConns, Secrets: sealer, CountStatements: true,
+		ReadURL: cfg.ReadDatabaseURL})
 }
 
 // openRedis returns a bounded redigo pool after checking that the server answers.
@@ -127,8 +129,10 @@ func openRedis(ctx context.Context, redisURL string) (*redis.Pool, error) {
 		Wait:        true,
 		IdleTimeout: 2 * time.Minute,
 		DialContext: dial,
+		// A connection idle for more than a second is checked before use: after a Redis restart the pool's
+		// idle connections are dead, and using them unchecked would fail a request per connection.
 		TestOnBorrow: func(c redis.Conn, lastUsed time.Time) error {
-			if time.Since(lastUsed) < 30*time.Second {
+			if time.Since(lastUsed) < time.Second {
 				return nil
 			}
 			_, err := c.Do("PING")
@@ -140,10 +144,11 @@ func openRedis(ctx context.Context, redisURL string) (*redis.Pool, error) {
 	conn, err := pool.GetContext(pingCtx)
 	if err == nil {
 		_, err = conn.Do("PING")
-		conn.Close()
+		_ = conn.Close()
 	}
 	if err != nil {
-		pool.Close()
+		_ = pool.Close()
+		//lint:ignore ST1005 the message starts with a proper name and is shown as it is at start-up
 		return nil, fmt.Errorf("Redis at %s is unreachable: %w", store.RedactURL(redisURL), err)
 	}
 	return pool, nil
@@ -163,15 +168,16 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 		Logger:   logger,
 		Webhooks: webhookGuard,
 		BaseURL:  strings.TrimSuffix(cfg.BaseURL.String(), "/"),
-	}, jobs.ClientOpts{Workers: cfg.Workers})
+	}, jobs.ClientOpts{Workers: cfg.Workers, RescueAfter: cfg.JobRescueAfter})
 	if err != nil {
 		return err
 	}
 	db.UseJobs(client)
 
 	var (
-		srv *http.Server
-		ln  net.Listener
+		srv      *http.Server
+		ln       net.Listener
+		draining atomic.Bool
 	)
 	serveErr := make(chan error, 1)
 	if withHTTP {
@@ -200,7 +206,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 		}
 		srv = &http.Server{
 			Addr:              cfg.HTTPAddr,
-			Handler:           h,
+			Handler:           closeWhenDraining(h, &draining),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       60 * time.Second,
 			WriteTimeout:      120 * time.Second,
@@ -235,6 +241,16 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if srv != nil {
+		// Drain before Shutdown: stop accepting (the balancer's new connections are refused and go to
+		// another instance), answer requests on the open connections for a moment with "Connection:
+		// close", and only then close the idle ones. Closing an idle keep-alive connection at once races
+		// with a request the balancer is sending on it, which it cannot safely retry if it is a POST.
+		draining.Store(true)
+		_ = ln.Close()
+		select {
+		case <-time.After(drainDelay(cfg.ShutdownTimeout)):
+		case <-shutdownCtx.Done():
+		}
 		if err := srv.Shutdown(shutdownCtx); err != nil {
 			logger.Error("HTTP shutdown incomplete", "error", err)
 		}
@@ -244,6 +260,23 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// drainDelay is how long a stopping instance keeps answering on its open connections before closing the
+// idle ones: long enough for a balancer to use (and so learn the end of) each pooled connection.
+func drainDelay(shutdown time.Duration) time.Duration {
+	return min(shutdown/4, 2*time.Second)
+}
+
+// closeWhenDraining asks the client to close the connection after each response once the instance is
+// stopping, so the balancer stops reusing connections to it.
+func closeWhenDraining(next http.Handler, draining *atomic.Bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // stopRiver lets running jobs finish until the deadline, then cancels them; cancelled jobs are retried by

@@ -211,7 +211,7 @@ func seedInventoryIfEmpty(ctx context.Context, db *store.DB, scope store.Scope, 
 	}
 
 	// A fixed seed: every run makes the same demo data.
-	r := rand.New(rand.NewPCG(uint64(len(dt.params.Slug)), 2026))
+	r := rand.New(rand.NewPCG(uint64(len(dt.params.Slug)), 2026)) // #nosec G404 -- demo data, deliberately repeatable; nothing secret
 	now := time.Now().UTC()
 	daysAgo := func(d int) time.Time {
 		return now.Add(-time.Duration(d)*24*time.Hour - time.Duration(r.IntN(8*60))*time.Minute)

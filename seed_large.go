@@ -326,12 +326,12 @@ type benchItem struct {
 // uuidAt makes a UUIDv7 for time t from r: ids sort by time like the store's, and are reproducible.
 func uuidAt(t time.Time, r *rand.Rand) store.ID {
 	var u uuid.UUID
-	ms := uint64(t.UnixMilli())
+	ms := uint64(t.UnixMilli()) // #nosec G115 -- times after 1970: the millisecond count is positive
 	binary.BigEndian.PutUint64(u[8:], r.Uint64())
-	u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms) // #nosec G115 -- the bytes of the millisecond count, big-endian
 	rnd := r.Uint32()
-	u[6] = 0x70 | byte(rnd&0x0f)
-	u[7] = byte(rnd >> 8)
+	u[6] = 0x70 | byte(rnd&0x0f) // #nosec G115 -- the low bits on purpose
+	u[7] = byte(rnd >> 8)        // #nosec G115 -- the low bits on purpose
 	u[8] = 0x80 | (u[8] & 0x3f)
 	return u
 }
@@ -340,7 +340,7 @@ var benchMaterials = []string{"steel", "brass", "nylon", "zinc", "copper", "oak"
 
 // item builds item i with its whole history.
 func (g *benchGen) item(i int) benchItem {
-	r := rand.New(rand.NewPCG(g.seed, uint64(i)))
+	r := rand.New(rand.NewPCG(g.seed, uint64(i))) // #nosec G404 G115 -- bench data, deliberately repeatable; i >= 0
 	cat := demoCategories[i%len(demoCategories)]
 	noun := cat.nouns[r.IntN(len(cat.nouns))]
 	variant := demoVariants[r.IntN(len(demoVariants))]
@@ -530,7 +530,7 @@ func (g *benchGen) load(ctx context.Context, owner *pgx.Conn) (benchCounts, erro
 	// sign-ins over the year, in time order per source.
 	i, seq := 0, 0
 	days := 0
-	ar := rand.New(rand.NewPCG(g.seed, 1<<62))
+	ar := rand.New(rand.NewPCG(g.seed, 1<<62)) // #nosec G404 -- bench data, deliberately repeatable
 	n, err = copyRows(ctx, tx, "audit_events", []string{"tenant_id", "id", "occurred_at", "actor_id", "action", "entity_type",
 		"entity_id", "before", "after", "request_id", "client_ip"}, func() ([]any, error) {
 		for len(pending) == 0 {

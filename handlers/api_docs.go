@@ -29,7 +29,7 @@ func (h *Handler) apiOpenAPIDocument(api huma.API) echo.HandlerFunc {
 			return err
 		}
 		c.Response().Header().Set("Cache-Control", "no-cache")
-		return c.Blob(http.StatusOK, echo.MIMEApplicationJSONCharsetUTF8, doc)
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, doc) // JSON is UTF-8 by definition (RFC 8259)
 	}
 }
 

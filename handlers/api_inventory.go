@@ -32,7 +32,7 @@ const apiQtyPattern = `^-?[0-9]{1,12}(\.[0-9]{1,3})?$`
 func (q apiQty) String() string {
 	v := int64(q)
 	sign := ""
-	u := uint64(v)
+	u := uint64(v) // #nosec G115 -- two's complement on purpose: negated below when v < 0
 	if v < 0 {
 		sign, u = "-", uint64(-v)
 	}

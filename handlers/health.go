@@ -28,7 +28,7 @@ func (h *Handler) readyz(c echo.Context) error {
 	conn, err := h.redis.GetContext(ctx)
 	if err == nil {
 		_, err = conn.Do("PING")
-		conn.Close()
+		_ = conn.Close()
 	}
 	if err != nil {
 		checks["redis"] = "unreachable"

@@ -62,6 +62,9 @@ var (
 	poolWait  = prometheus.NewDesc("ledgerline_db_pool_acquire_wait_seconds_total", "Time spent waiting for connections.", nil, nil)
 	jobsState = prometheus.NewDesc("ledgerline_jobs", "River jobs by queue and state.", []string{"queue", "state"}, nil)
 	jobsUp    = prometheus.NewDesc("ledgerline_jobs_scrape_ok", "1 when the job counts could be read.", nil, nil)
+	// Only with a read replica (READ_DATABASE_URL): how far its replayed data is behind, and whether it answers.
+	replicaLag = prometheus.NewDesc("ledgerline_db_replica_lag_seconds", "Replay delay of the read replica (0 when it has replayed all it received).", nil, nil)
+	replicaUp  = prometheus.NewDesc("ledgerline_db_replica_up", "1 when the read replica answers.", nil, nil)
 )
 
 func (p *poolCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -69,6 +72,8 @@ func (p *poolCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- poolMax
 	ch <- poolWaits
 	ch <- poolWait
+	ch <- replicaLag
+	ch <- replicaUp
 }
 
 func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
@@ -79,6 +84,23 @@ func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxConns()))
 	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
 	ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, s.EmptyAcquireWaitTime().Seconds())
+	if p.db.ReadPool == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	// An idle primary sends no new WAL, so "now - last replayed commit" would grow without any lag: the lag
+	// counts only while received WAL waits to be replayed.
+	var lag float64
+	err := p.db.ReadPool.QueryRow(ctx, `SELECT CASE
+		WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+		ELSE COALESCE(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END::float8`).Scan(&lag)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(replicaUp, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(replicaUp, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(replicaLag, prometheus.GaugeValue, lag)
 }
 
 // jobsCollector counts River jobs by queue and state at scrape time (River's tables hold no tenant data).

@@ -153,7 +153,7 @@ func (h *Handler) csrf() echo.MiddlewareFunc {
 	if h.secure {
 		cookie = "__Host-ledgerline_csrf" // not settable by a sibling subdomain (no planted token)
 	}
-	return middleware.CSRFWithConfig(middleware.CSRFConfig{
+	return middleware.CSRFWithConfig(middleware.CSRFConfig{ // #nosec G101 -- names of the CSRF token's header and field, no credential
 		TokenLookup:    "header:X-CSRF-Token,form:_csrf",
 		CookieName:     cookie,
 		CookiePath:     "/",

@@ -156,6 +156,9 @@ func statusOf(err error) int {
 	case store.Throttled:
 		return http.StatusTooManyRequests
 	}
+	if store.IsUnavailable(err) {
+		return http.StatusServiceUnavailable // the database is down or restarting: try again shortly
+	}
 	return http.StatusInternalServerError
 }
 
@@ -249,6 +252,9 @@ func publicMessage(err error, status int) string {
 	}
 	if status == http.StatusNotFound {
 		return "The page or record you asked for does not exist, or you do not have access to it."
+	}
+	if status == http.StatusServiceUnavailable && store.IsUnavailable(err) {
+		return "Ledgerline cannot reach its database right now. Try again in a few seconds."
 	}
 	return store.ErrorMessage(err)
 }

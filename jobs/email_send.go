@@ -67,7 +67,7 @@ func (m *Mailer) SendMessage(ctx context.Context, msg Message) error {
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
 	c, err := smtp.NewClient(conn, host)
 	if err != nil {
-		conn.Close()
+		_ = conn.Close()
 		return fmt.Errorf("error greeting SMTP server %s: %w", addr, err)
 	}
 	defer c.Close()

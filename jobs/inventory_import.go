@@ -15,6 +15,9 @@ import (
 type InventoryImportWorker struct {
 	river.WorkerDefaults[inventory.ImportArgs]
 	DB *store.DB
+	// MaxDuration, when set (JOB_RESCUE_AFTER), caps the timeout below, so a dead worker's import is
+	// rescued that soon.
+	MaxDuration time.Duration
 }
 
 // Work runs the import. When the last attempt fails, the import is marked failed, so the page stops
@@ -33,5 +36,8 @@ func (w *InventoryImportWorker) Work(ctx context.Context, job *river.Job[invento
 
 // Timeout allows for large files: 100,000 rows take seconds, but a busy database may take longer.
 func (w *InventoryImportWorker) Timeout(*river.Job[inventory.ImportArgs]) time.Duration {
+	if w.MaxDuration > 0 {
+		return min(w.MaxDuration, 15*time.Minute)
+	}
 	return 15 * time.Minute
 }

@@ -34,6 +34,11 @@ type ClientOpts struct {
 	Workers int
 	// AuditSealEvery is the period of the audit sealing job.
 	AuditSealEvery time.Duration
+	// RescueAfter is how long a job may stay running before River takes its worker for dead (killed, or
+	// its machine lost) and retries it on another instance. Zero keeps River's default, an hour. Set
+	// lower, it also caps the default job timeout and the import's (River rescues a job only once its
+	// own timeout has passed, and requires the default timeout to be no longer).
+	RescueAfter time.Duration
 }
 
 // NewClient builds the River client that both inserts jobs (in sqlx transactions, through database/sql)
@@ -52,7 +57,7 @@ func NewClient(deps Deps, opts ClientOpts) (*river.Client[*sql.Tx], error) {
 	if err := river.AddWorkerSafely(workers, &SigningKeyRotateWorker{DB: deps.DB}); err != nil {
 		return nil, fmt.Errorf("error adding signing key rotation worker: %w", err)
 	}
-	if err := river.AddWorkerSafely(workers, &InventoryImportWorker{DB: deps.DB}); err != nil {
+	if err := river.AddWorkerSafely(workers, &InventoryImportWorker{DB: deps.DB, MaxDuration: opts.RescueAfter}); err != nil {
 		return nil, fmt.Errorf("error adding inventory import worker: %w", err)
 	}
 	if err := river.AddWorkerSafely(workers, &LowStockNotifyWorker{DB: deps.DB}); err != nil {
@@ -72,6 +77,10 @@ func NewClient(deps Deps, opts ClientOpts) (*river.Client[*sql.Tx], error) {
 		ReindexerSchedule:           river.NeverSchedule(),
 		CompletedJobRetentionPeriod: 7 * 24 * time.Hour,
 		JobTimeout:                  5 * time.Minute,
+	}
+	if opts.RescueAfter > 0 {
+		cfg.RescueStuckJobsAfter = opts.RescueAfter
+		cfg.JobTimeout = min(cfg.JobTimeout, opts.RescueAfter)
 	}
 	if opts.Workers > 0 {
 		email := opts.Workers / 4

@@ -1,8 +1,12 @@
 package store
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -125,4 +129,28 @@ func isRetryable(err error) bool {
 		return true
 	}
 	return false
+}
+
+// IsUnavailable reports whether err means the database could not be reached or dropped the connection
+// (a restart, a crash, a failover), as opposed to a query that failed. Handlers answer it with 503 and
+// Retry-After: the request did not change anything, or its transaction was rolled back, and can be
+// tried again once the database is back.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot connect now.
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr *net.OpError
+	switch {
+	case errors.As(err, &connectErr), errors.As(err, &netErr), pgconn.SafeToRetry(err),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, driver.ErrBadConn):
+		return true
+	}
+	// pgx reports a connection that died under a query as "conn closed" without a typed error.
+	return strings.Contains(err.Error(), "conn closed")
 }

@@ -142,7 +142,7 @@ func FormatMinorUnits(v int64, digits int) string {
 	var u uint64
 	neg := v < 0
 	if neg {
-		u = uint64(-(v + 1)) + 1 // also right for math.MinInt64
+		u = uint64(-(v + 1)) + 1 // #nosec G115 -- v < 0, so -(v+1) is in [0, MaxInt64]; also right for math.MinInt64
 	} else {
 		u = uint64(v)
 	}

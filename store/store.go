@@ -22,11 +22,15 @@ type JobInserter interface {
 	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
 
-// DB is the application's handle on PostgreSQL: one pgx pool shared by sqlx and River.
+// DB is the application's handle on PostgreSQL: one pgx pool shared by sqlx and River, and optionally a
+// second, read-only pool on a streaming replica for reads that may lag (see InTenantRead).
 type DB struct {
 	Pool    *pgxpool.Pool
 	X       *sqlx.DB
 	Secrets *Sealer
+	// ReadPool and readX are the replica's pool (nil without a ReadURL).
+	ReadPool *pgxpool.Pool
+	readX    *sqlx.DB
 
 	jobs JobInserter
 }
@@ -37,6 +41,9 @@ type OpenOpts struct {
 	Secrets  *Sealer
 	// CountStatements installs the pgx tracer that counts statements per context (see CountStatements).
 	CountStatements bool
+	// ReadURL, when set, names a read replica (READ_DATABASE_URL) for InTenantRead. It is connected lazily:
+	// an unreachable replica never stops the start, its reads go to the primary instead.
+	ReadURL string
 }
 
 // Open connects to url and checks that the server answers. Errors name the URL with its password hidden.
@@ -64,17 +71,40 @@ func Open(ctx context.Context, dbURL string, opts OpenOpts) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("PostgreSQL at %s is unreachable: %w", RedactURL(dbURL), err)
 	}
-	return &DB{
+	db := &DB{
 		Pool:    pool,
 		X:       sqlx.NewDb(stdlib.OpenDBFromPool(pool), "pgx"),
 		Secrets: opts.Secrets,
-	}, nil
+	}
+	if opts.ReadURL != "" {
+		rcfg, err := pgxpool.ParseConfig(opts.ReadURL)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("invalid read replica URL %s: %w", RedactURL(opts.ReadURL), err)
+		}
+		rcfg.MaxConns = cfg.MaxConns
+		rcfg.MaxConnIdleTime = cfg.MaxConnIdleTime
+		rcfg.HealthCheckPeriod = cfg.HealthCheckPeriod
+		// Short: when the replica is down, a report falls back to the primary after this long at most.
+		rcfg.ConnConfig.ConnectTimeout = time.Second
+		// pgxpool.NewWithConfig does not connect; the first InTenantRead does.
+		if db.ReadPool, err = pgxpool.NewWithConfig(ctx, rcfg); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("error configuring the read replica at %s: %w", RedactURL(opts.ReadURL), err)
+		}
+		db.readX = sqlx.NewDb(stdlib.OpenDBFromPool(db.ReadPool), "pgx")
+	}
+	return db, nil
 }
 
-// Close closes the sql.DB wrapper and the pool.
+// Close closes the sql.DB wrappers and the pools.
 func (db *DB) Close() {
 	_ = db.X.Close()
 	db.Pool.Close()
+	if db.ReadPool != nil {
+		_ = db.readX.Close()
+		db.ReadPool.Close()
+	}
 }
 
 // UseJobs sets where transactions enqueue their follow-up jobs. It is called once at start, after the
@@ -201,6 +231,33 @@ func (db *DB) InUser(ctx context.Context, scope Scope, fn func(tx *Tx) error) er
 	return db.inTx(ctx, scope, fn)
 }
 
+// InTenantRead is InTenant for reads that may be a little stale: reports, exports and long lists. With a
+// read replica configured it runs fn in a read-only transaction on the replica (which lags the primary by
+// the replication delay, usually milliseconds); when there is no replica, or it cannot be reached, fn runs
+// on the primary, read-only too. fn must only read. Use InTenant when the reader must see its own writes.
+func (db *DB) InTenantRead(ctx context.Context, scope Scope, fn func(tx *Tx) error) error {
+	if scope.TenantID == (ID{}) {
+		return errors.New("error opening tenant transaction: no tenant in scope")
+	}
+	if db.readX != nil {
+		err := db.runTxOn(ctx, db.readX, readOnly, scope, fn)
+		var begin *beginError
+		if !errors.As(err, &begin) {
+			return err
+		}
+		// The replica is unreachable: the primary answers instead.
+	}
+	return db.runTxOn(ctx, db.X, readOnly, scope, fn)
+}
+
+var readOnly = &sql.TxOptions{ReadOnly: true}
+
+// beginError marks a failure to open the transaction at all (no connection), as opposed to fn's errors.
+type beginError struct{ err error }
+
+func (e *beginError) Error() string { return "error beginning transaction: " + e.err.Error() }
+func (e *beginError) Unwrap() error { return e.err }
+
 func (db *DB) inTx(ctx context.Context, scope Scope, fn func(tx *Tx) error) error {
 	if shared := db.sharedTx(ctx, scope); shared != nil {
 		return fn(&Tx{Tx: shared.Tx, Scope: scope, db: db, memo: shared.memo})
@@ -221,9 +278,13 @@ func (db *DB) inTx(ctx context.Context, scope Scope, fn func(tx *Tx) error) erro
 }
 
 func (db *DB) runTx(ctx context.Context, scope Scope, fn func(tx *Tx) error) (err error) {
-	sqlTx, err := db.X.BeginTxx(ctx, nil)
+	return db.runTxOn(ctx, db.X, nil, scope, fn)
+}
+
+func (db *DB) runTxOn(ctx context.Context, x *sqlx.DB, opts *sql.TxOptions, scope Scope, fn func(tx *Tx) error) (err error) {
+	sqlTx, err := x.BeginTxx(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("error beginning transaction: %w", err)
+		return &beginError{err}
 	}
 	defer func() {
 		if err != nil {

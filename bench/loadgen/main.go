@@ -41,7 +41,7 @@ type config struct {
 	appEnv               []string
 	skipPgbench          bool
 	deepPages            int
-	dbMaxConns, fortConn int
+	fortConn int
 }
 
 func main() {

@@ -27,7 +27,6 @@ type machine struct {
 	loadBefore string
 	topBefore  string
 	goVersion  string
-	pgVersion  string
 }
 
 type report struct {

@@ -46,6 +46,7 @@ type tokenRow struct {
 	ScopeList scopeList `db:"scopes"`
 }
 
+// #nosec G101 -- SQL that names the token columns, no credential
 const tokenSelect = `
 	SELECT id, user_id, name, array_to_string(scopes, ' ') AS scopes, expires_at, revoked_at, last_used_at, created_at
 	FROM api_tokens`

@@ -3,6 +3,7 @@ package approvals
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"ledgerline/store"
@@ -184,7 +185,7 @@ func Inbox(ctx context.Context, db *store.DB, scope store.Scope, p InboxParams) 
 			q += ` AND (s.activated_at, s.request_id) > ($4, $5)`
 		}
 		args = append(args, p.Limit+1)
-		q += fmt.Sprintf(` ORDER BY s.activated_at, s.request_id LIMIT $%d`, len(args))
+		q += ` ORDER BY s.activated_at, s.request_id LIMIT $` + strconv.Itoa(len(args))
 		if err := tx.SelectContext(ctx, &res.Items, q, args...); err != nil {
 			return fmt.Errorf("error loading inbox: %w", err)
 		}

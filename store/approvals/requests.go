@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -626,15 +627,15 @@ func RequestList(ctx context.Context, db *store.DB, scope store.Scope, p Request
 		q := `SELECT ` + requestColumns + requestFrom + ` WHERE r.tenant_id = $1`
 		if p.Mine {
 			args = append(args, tx.Scope.ActorID)
-			q += fmt.Sprintf(` AND r.requester_id = $%d`, len(args))
+			q += ` AND r.requester_id = $` + strconv.Itoa(len(args))
 		}
 		if p.Status != "" {
 			args = append(args, p.Status)
-			q += fmt.Sprintf(` AND r.status = $%d`, len(args))
+			q += ` AND r.status = $` + strconv.Itoa(len(args))
 		}
 		if p.Type != "" {
 			args = append(args, p.Type)
-			q += fmt.Sprintf(` AND r.request_type = $%d`, len(args))
+			q += ` AND r.request_type = $` + strconv.Itoa(len(args))
 		}
 		if p.After != "" {
 			t, id, err := cursorDecode(p.After)
@@ -642,10 +643,10 @@ func RequestList(ctx context.Context, db *store.DB, scope store.Scope, p Request
 				return err
 			}
 			args = append(args, t, id)
-			q += fmt.Sprintf(` AND (r.created_at, r.id) < ($%d, $%d)`, len(args)-1, len(args))
+			q += ` AND (r.created_at, r.id) < ($` + strconv.Itoa(len(args)-1) + `, $` + strconv.Itoa(len(args)) + `)`
 		}
 		args = append(args, p.Limit+1)
-		q += fmt.Sprintf(` ORDER BY r.created_at DESC, r.id DESC LIMIT $%d`, len(args))
+		q += ` ORDER BY r.created_at DESC, r.id DESC LIMIT $` + strconv.Itoa(len(args))
 		if err := tx.SelectContext(ctx, &res.Requests, q, args...); err != nil {
 			return fmt.Errorf("error listing requests: %w", err)
 		}

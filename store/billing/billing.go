@@ -22,12 +22,9 @@ package billing
 import (
 	"context"
 	"database/sql/driver"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"ledgerline/store"
 	"ledgerline/store/identity"
@@ -60,14 +57,6 @@ func textField(f *store.FieldErrors, field, s string, minLen, maxLen int, msg st
 	return s
 }
 
-func constraintOf(err error) string {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.ConstraintName
-	}
-	return ""
-}
-
 // Qty is an invoice line's quantity with exactly three decimals, held as thousandths (numeric(15,3)).
 type Qty int64
 
@@ -83,7 +72,7 @@ func Units(n int64) Qty { return Qty(n * QtyScale) }
 // String writes q with as few decimals as it needs: "12", "12.5".
 func (q Qty) String() string {
 	neg := q < 0
-	u := uint64(q)
+	u := uint64(q) // #nosec G115 -- two's complement on purpose: negated below when q < 0
 	if neg {
 		u = uint64(-q)
 	}

@@ -29,7 +29,7 @@ type CreditNote struct {
 	CreatedAt  time.Time `db:"created_at" json:"created_at"`
 }
 
-const creditNoteColumns = `n.id, n.invoice_id, n.customer_id, n.number, n.currency, n.amount, n.reason, n.issue_date, n.created_at`
+const creditNoteColumns = `n.id, n.invoice_id, n.customer_id, n.number, n.currency, n.amount, n.reason, n.issue_date, n.created_at` // #nosec G101 -- column names ("credit"), no credential
 
 // CreditNoteParams credit an open invoice: Amount nil credits the whole balance.
 type CreditNoteParams struct {

@@ -45,7 +45,7 @@ func (q Qty) IsWhole() bool { return q%QtyScale == 0 }
 // String writes q with as few decimals as it needs: "12", "12.5", "-0.125".
 func (q Qty) String() string {
 	neg := q < 0
-	u := uint64(q)
+	u := uint64(q) // #nosec G115 -- two's complement on purpose: negated below when q < 0
 	if neg {
 		u = uint64(-q)
 	}

@@ -79,10 +79,11 @@ type StockValueResult struct {
 
 // StockValue values the tenant's stock at each item's moving average cost: per location (every location
 // that holds stock, by code) and in total. Each figure is rounded once (see the valuation rule), so the
-// locations may add up to the total give or take a minor unit each. The actor needs InventoryRead.
+// locations may add up to the total give or take a minor unit each. The actor needs InventoryRead. A report:
+// it reads from the read replica when there is one, so it may lag the primary by the replication delay.
 func StockValue(ctx context.Context, db *store.DB, scope store.Scope) (*StockValueResult, error) {
 	res := &StockValueResult{}
-	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+	err := db.InTenantRead(ctx, scope, func(tx *store.Tx) error {
 		if err := permit(ctx, tx, identity.InventoryRead); err != nil {
 			return err
 		}

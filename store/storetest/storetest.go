@@ -23,8 +23,8 @@ import (
 // Default URLs match the services `make test` starts; TEST_DATABASE_URL (app role) and
 // TEST_MIGRATE_DATABASE_URL (owner role) override them. Both name the migrated template database.
 const (
-	defaultAppURL   = "postgres://ledgerline_app:ledgerline_app@127.0.0.1:55432/ledgerline_test?sslmode=disable"
-	defaultOwnerURL = "postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:55432/ledgerline_test?sslmode=disable"
+	defaultAppURL   = "postgres://ledgerline_app:ledgerline_app@127.0.0.1:55432/ledgerline_test?sslmode=disable"     // #nosec G101 -- the local test services' public development password
+	defaultOwnerURL = "postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:55432/ledgerline_test?sslmode=disable" // #nosec G101 -- the same, for the owner role
 )
 
 // TestKey is the data key tests seal secrets with.

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The settings of running several instances: the read replica and the rescue delay of jobs.
+func TestLoadConfigReplicaAndRescue(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig(envMap(nil))
+	require.NoError(t, err)
+	require.Empty(t, cfg.ReadDatabaseURL, "no replica unless configured")
+	require.Zero(t, cfg.JobRescueAfter, "River's default unless configured")
+
+	cfg, err = LoadConfig(envMap(map[string]string{
+		"READ_DATABASE_URL": "postgres://ledgerline_app:x@replica:5432/ledgerline",
+		"JOB_RESCUE_AFTER":  "20m",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "postgres://ledgerline_app:x@replica:5432/ledgerline", cfg.ReadDatabaseURL)
+	require.Equal(t, 20*time.Minute, cfg.JobRescueAfter)
+
+	for name, value := range map[string]string{"READ_DATABASE_URL": "mysql://replica", "JOB_RESCUE_AFTER": "5s"} {
+		_, err := LoadConfig(envMap(map[string]string{name: value}))
+		require.Error(t, err)
+		require.Contains(t, err.Error(), name+":")
+	}
+}
