@@ -29,19 +29,19 @@ import (
 )
 
 type config struct {
-	bin, fortunesBin     string
-	appURL, ownerURL     string
-	redisURL             string
-	out                  string
-	duration, warmup     time.Duration
-	clients              []int
-	only                 map[string]bool
-	pgbench              string
-	password             string
-	appEnv               []string
-	skipPgbench          bool
-	deepPages            int
-	fortConn int
+	bin, fortunesBin string
+	appURL, ownerURL string
+	redisURL         string
+	out              string
+	duration, warmup time.Duration
+	clients          []int
+	only             map[string]bool
+	pgbench          string
+	password         string
+	appEnv           []string
+	skipPgbench      bool
+	deepPages        int
+	fortConn         int
 }
 
 func main() {
