@@ -19,6 +19,17 @@ import (
 // dashboardPanelItems is how many requests a card lists.
 const dashboardPanelItems = 3
 
+// whenShort formats t in the tenant's zone for a card, "26 Nov 09:27" (with the year when it is not this
+// year's), and the exact time for the hover.
+func whenShort(t time.Time, loc *time.Location) (string, string) {
+	t = t.In(loc)
+	short := "2 Jan 15:04"
+	if t.Year() != time.Now().In(loc).Year() {
+		short = "2 Jan 2006 15:04"
+	}
+	return t.Format(short), t.Format("2006-01-02 15:04:05 MST")
+}
+
 // approvalsInboxPanel is "Waiting for me" for those who decide: the count and the requests waiting longest.
 func approvalsInboxPanel(h *Handler, c echo.Context) (*pages.Panel, error) {
 	ctx := c.Request().Context()
@@ -43,14 +54,14 @@ func approvalsInboxPanel(h *Handler, c echo.Context) (*pages.Panel, error) {
 	}
 	for _, it := range head.Items {
 		item := apview.PanelItem{Href: "/approvals/" + it.ID.String(), Ref: it.Ref(), Title: it.Title,
-			Meta:      it.RequesterName + " · " + money(it.Amount, it.Currency) + " · " + strconv.Itoa(it.Position) + ". " + it.StepName,
+			Meta:      it.RequesterName + " · " + money(it.Amount, it.Currency) + " · " + it.StepName + " (step " + strconv.Itoa(it.Position) + ")",
 			WhenLabel: "waiting since"}
-		item.When, item.WhenExact = whenIn(it.ActivatedAt, loc)
+		item.When, item.WhenExact = whenShort(it.ActivatedAt, loc)
 		if it.Delegated(a.UserID) {
 			item.For = "on behalf of " + it.ForName
 		}
 		if it.DueAt != nil {
-			item.Due, item.DueExact = whenIn(*it.DueAt, loc)
+			item.Due, item.DueExact = whenShort(*it.DueAt, loc)
 			item.Overdue = it.DueAt.Before(now)
 		}
 		v.Items = append(v.Items, item)
@@ -99,7 +110,7 @@ func approvalsMinePanel(h *Handler, c echo.Context) (*pages.Panel, error) {
 		item := apview.PanelItem{Href: "/approvals/" + r.ID.String(), Ref: r.Ref(), Title: r.Title,
 			Meta: r.Type.Label() + " · " + money(r.Amount, r.Currency), Status: r.Status.Label(), StatusKind: requestBadge(r.Status),
 			WhenLabel: "changed"}
-		item.When, item.WhenExact = whenIn(r.UpdatedAt, loc)
+		item.When, item.WhenExact = whenShort(r.UpdatedAt, loc)
 		if r.Status == approvals.StatusPending && r.CurrentStep != nil {
 			item.Meta += " · at step " + strconv.Itoa(*r.CurrentStep)
 		}
