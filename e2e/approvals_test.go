@@ -58,15 +58,27 @@ func TestApprovalsBrowser(t *testing.T) {
 	tb.requireNoConsoleErrors(t, "after submitting")
 	screenshot(t, ctx, "approvals-02-submitted")
 
-	decide := func(who, wantStatus string) {
+	// The manager opens the request from the home page's "Waiting for me" card, finance from the inbox.
+	decide := func(who, wantStatus string, fromHome bool) {
 		t.Helper()
 		as(who)
 		if n := text(t, ctx, `nav.sidebar a.nav__link[href="/approvals"] .nav__count`); n == "" || n == "0" {
 			t.Fatalf("%s's sidebar shows no approvals waiting", who)
 		}
-		do(t, ctx, "open the inbox", chromedp.Navigate(srv.url+"/approvals/inbox"))
-		inviteWaitFor(t, ctx, ref+" in the inbox", `[...document.querySelectorAll('[data-testid="inbox-row-link"]')].some(a => a.innerText === '`+ref+`')`)
-		navigateBy(t, ctx, "open "+ref, chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('[data-testid="inbox-row-link"]')].find(a => a.innerText === '`+ref+`').click()`))
+		if fromHome {
+			inviteWaitFor(t, ctx, ref+" on the home page's Waiting for me card",
+				`[...document.querySelectorAll('[data-testid="dashboard-approvals-inbox-item"] a')].some(a => a.innerText === '`+ref+`')`)
+			if n := text(t, ctx, `[data-testid="dashboard-approvals-inbox-value"]`); n == "" || n == "0" {
+				t.Fatalf("%s's Waiting for me card counts %q", who, n)
+			}
+			screenshot(t, ctx, "approvals-02b-dashboard-waiting")
+			navigateBy(t, ctx, "open "+ref+" from the card",
+				chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('[data-testid="dashboard-approvals-inbox-item"] a')].find(a => a.innerText === '`+ref+`').click()`))
+		} else {
+			do(t, ctx, "open the inbox", chromedp.Navigate(srv.url+"/approvals/inbox"))
+			inviteWaitFor(t, ctx, ref+" in the inbox", `[...document.querySelectorAll('[data-testid="inbox-row-link"]')].some(a => a.innerText === '`+ref+`')`)
+			navigateBy(t, ctx, "open "+ref, chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll('[data-testid="inbox-row-link"]')].find(a => a.innerText === '`+ref+`').click()`))
+		}
 		do(t, ctx, "write a comment", chromedp.SendKeys(chromedp.CSS(`#field-comment`), "OK from "+who))
 		do(t, ctx, "approve", chromedp.Click(chromedp.CSS(`[data-testid="decide-approve"]`)))
 		inviteWaitFor(t, ctx, "the decision to be recorded", `(() => {
@@ -75,9 +87,9 @@ func TestApprovalsBrowser(t *testing.T) {
 		})()`)
 		tb.requireNoConsoleErrors(t, "after "+who+" decided")
 	}
-	decide("manager@acme.example", "Pending")
+	decide("manager@acme.example", "Pending", true)
 	screenshot(t, ctx, "approvals-03-manager-approved")
-	decide("finance@acme.example", "Approved")
+	decide("finance@acme.example", "Approved", false)
 	screenshot(t, ctx, "approvals-04-finance-approved")
 
 	as("employee@acme.example")

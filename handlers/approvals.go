@@ -15,6 +15,7 @@ import (
 
 	"ledgerline/store"
 	"ledgerline/store/approvals"
+	"ledgerline/store/exports"
 	"ledgerline/store/files"
 	"ledgerline/store/identity"
 	"ledgerline/store/inventory"
@@ -121,11 +122,20 @@ func optionsOf(values, labels []string, selected string, none string) []apview.O
 	return out
 }
 
-// requestList renders my requests (mine) or all requests.
-func (h *Handler) requestList(c echo.Context, mine bool) error {
-	q := c.QueryParams()
+// requestListParams reads a request list's filter from its query string (the list page and its export
+// use it both). A status or type that is not in the lists is refused.
+func requestListParams(q url.Values, mine bool) (approvals.RequestListParams, error) {
 	p := approvals.RequestListParams{Mine: mine, Status: approvals.Status(q.Get("status")), Type: approvals.RequestType(q.Get("type")),
 		After: q.Get("after")}
+	return p, p.Check()
+}
+
+// requestList renders my requests (mine) or all requests.
+func (h *Handler) requestList(c echo.Context, mine bool) error {
+	p, err := requestListParams(c.QueryParams(), mine)
+	if err != nil {
+		return err
+	}
 	res, err := approvals.RequestList(c.Request().Context(), h.db, scope(c), p)
 	if err != nil {
 		return err
@@ -173,6 +183,11 @@ func (h *Handler) requestList(c echo.Context, mine bool) error {
 	if p.After != "" {
 		v.FirstHref = base + "?" + keep.Encode()
 	}
+	kind := exports.KindApprovalsMine
+	if !mine {
+		kind = exports.KindApprovalRequests
+	}
+	v.Export = h.exportButton(c, kind, keep)
 	return render(c, http.StatusOK, apview.List(h.shell(c, v.Title+" — Approvals"), v))
 }
 
@@ -211,6 +226,7 @@ func (h *Handler) approvalsInboxView(c echo.Context) (apview.InboxView, error) {
 	if after != "" {
 		v.FirstHref = "/approvals/inbox"
 	}
+	v.Export = h.exportButton(c, exports.KindApprovalsInbox, url.Values{})
 	return v, nil
 }
 

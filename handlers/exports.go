@@ -114,6 +114,16 @@ func (h *Handler) exportFilter(ctx context.Context, sc store.Scope, tz *time.Loc
 		}
 		p.After, p.Limit = "", 0
 		params = p
+	case exports.KindApprovalRequests, exports.KindApprovalsMine:
+		p, err := requestListParams(q, kind == exports.KindApprovalsMine)
+		if err != nil {
+			return nil, "", err
+		}
+		p.After, p.Limit = "", 0
+		params = p
+	case exports.KindApprovalsInbox:
+		// "Waiting for me" has no filter: the export holds what waits for the requester when it runs.
+		params = struct{}{}
 	default:
 		return nil, "", (store.FieldErrors{"kind": "Choose a list to export."}).Err()
 	}

@@ -24,8 +24,9 @@ var queryBudgets = []struct {
 	budget     int64
 }{
 	// The dashboard on a cache miss (the first view after a change): each figure's cache version, the
-	// figures themselves, recent activity and the frame, all in one shared read transaction.
-	{"home", "/", 20},
+	// figures themselves (inventory 20, approvals' two cards 12 more: principals, counts, the oldest few),
+	// recent activity and the frame, all in one shared read transaction.
+	{"home", "/", 32},
 	{"inventory list", "/inventory", 16},
 	{"inventory list, search, filter and sort", "/inventory?q=hex+bolt&category=fasteners&sort=name", 16},
 	{"item page", "/inventory/items/{item}", 18},

@@ -164,7 +164,7 @@ func Inbox(ctx context.Context, db *store.DB, scope store.Scope, p InboxParams) 
 	if p.Limit <= 0 || p.Limit > 200 {
 		p.Limit = 50
 	}
-	var res InboxResult
+	var res *InboxResult
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
 		if err := permit(ctx, tx, identity.ApprovalsDecide); err != nil {
 			return err
@@ -173,31 +173,39 @@ func Inbox(ctx context.Context, db *store.DB, scope store.Scope, p InboxParams) 
 		if err != nil {
 			return err
 		}
-		args := []any{tx.Scope.TenantID, idStrings(principals), tx.Scope.ActorID}
-		q := `SELECT ` + requestColumns + `, s.position, s.name AS step_name, s.due_at, s.activated_at, who.user_id AS for_id,
-			uf.name AS for_name ` + inboxQuery
-		if p.After != "" {
-			t, id, err := cursorDecode(p.After)
-			if err != nil {
-				return err
-			}
-			args = append(args, t, id)
-			q += ` AND (s.activated_at, s.request_id) > ($4, $5)`
-		}
-		args = append(args, p.Limit+1)
-		q += ` ORDER BY s.activated_at, s.request_id LIMIT $` + strconv.Itoa(len(args))
-		if err := tx.SelectContext(ctx, &res.Items, q, args...); err != nil {
-			return fmt.Errorf("error loading inbox: %w", err)
-		}
-		if len(res.Items) > p.Limit {
-			res.Items = res.Items[:p.Limit]
-			last := res.Items[p.Limit-1]
-			res.Next = cursorEncode(last.ActivatedAt, last.ID)
-		}
-		return nil
+		res, err = inboxPageTx(ctx, tx, principals, p)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return res, nil
+}
+
+// inboxPageTx reads one page of p.Limit items of the inbox of the actor, who acts for principals (themselves
+// and whoever delegated to them today); the caller has checked the actor's right.
+func inboxPageTx(ctx context.Context, tx *store.Tx, principals []store.ID, p InboxParams) (*InboxResult, error) {
+	args := []any{tx.Scope.TenantID, idStrings(principals), tx.Scope.ActorID}
+	q := `SELECT ` + requestColumns + `, s.position, s.name AS step_name, s.due_at, s.activated_at, who.user_id AS for_id,
+		uf.name AS for_name ` + inboxQuery
+	if p.After != "" {
+		t, id, err := cursorDecode(p.After)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, t, id)
+		q += ` AND (s.activated_at, s.request_id) > ($4, $5)`
+	}
+	args = append(args, p.Limit+1)
+	q += ` ORDER BY s.activated_at, s.request_id LIMIT $` + strconv.Itoa(len(args))
+	var res InboxResult
+	if err := tx.SelectContext(ctx, &res.Items, q, args...); err != nil {
+		return nil, fmt.Errorf("error loading inbox: %w", err)
+	}
+	if len(res.Items) > p.Limit {
+		res.Items = res.Items[:p.Limit]
+		last := res.Items[p.Limit-1]
+		res.Next = cursorEncode(last.ActivatedAt, last.ID)
 	}
 	return &res, nil
 }

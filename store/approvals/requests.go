@@ -603,62 +603,108 @@ func cursorDecode(s string) (time.Time, store.ID, error) {
 	return t, id, nil
 }
 
+// check refuses a status or type that is not in the lists, as the list page's filter offers them.
+func (p RequestListParams) check() error {
+	if p.Status != "" && p.Status.Label() == string(p.Status) {
+		return store.Errorf(store.Invalid, "Choose a status from the list.")
+	}
+	if p.Type != "" && !p.Type.Valid() {
+		return store.Errorf(store.Invalid, "Choose a request type from the list.")
+	}
+	return nil
+}
+
+// Check validates the filter as RequestList would, without touching the database, so that an export of
+// the list refuses what the list refuses.
+func (p RequestListParams) Check() error { return p.check() }
+
 // RequestList returns a page of requests, newest first.
 func RequestList(ctx context.Context, db *store.DB, scope store.Scope, p RequestListParams) (*RequestListResult, error) {
 	if p.Limit <= 0 || p.Limit > 200 {
 		p.Limit = 50
 	}
-	if p.Status != "" && p.Status.Label() == string(p.Status) {
-		return nil, store.Errorf(store.Invalid, "Choose a status from the list.")
+	if err := p.check(); err != nil {
+		return nil, err
 	}
-	if p.Type != "" && !p.Type.Valid() {
-		return nil, store.Errorf(store.Invalid, "Choose a request type from the list.")
-	}
-	var res RequestListResult
+	var res *RequestListResult
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		perm := identity.ApprovalsRead
-		if p.Mine {
-			perm = identity.ApprovalsSubmit
-		}
-		if err := permit(ctx, tx, perm); err != nil {
+		if err := requestListPermit(ctx, tx, p); err != nil {
 			return err
 		}
-		args := []any{tx.Scope.TenantID}
-		q := `SELECT ` + requestColumns + requestFrom + ` WHERE r.tenant_id = $1`
-		if p.Mine {
-			args = append(args, tx.Scope.ActorID)
-			q += ` AND r.requester_id = $` + strconv.Itoa(len(args))
-		}
-		if p.Status != "" {
-			args = append(args, p.Status)
-			q += ` AND r.status = $` + strconv.Itoa(len(args))
-		}
-		if p.Type != "" {
-			args = append(args, p.Type)
-			q += ` AND r.request_type = $` + strconv.Itoa(len(args))
-		}
-		if p.After != "" {
-			t, id, err := cursorDecode(p.After)
-			if err != nil {
-				return err
-			}
-			args = append(args, t, id)
-			q += ` AND (r.created_at, r.id) < ($` + strconv.Itoa(len(args)-1) + `, $` + strconv.Itoa(len(args)) + `)`
-		}
-		args = append(args, p.Limit+1)
-		q += ` ORDER BY r.created_at DESC, r.id DESC LIMIT $` + strconv.Itoa(len(args))
-		if err := tx.SelectContext(ctx, &res.Requests, q, args...); err != nil {
-			return fmt.Errorf("error listing requests: %w", err)
-		}
-		if len(res.Requests) > p.Limit {
-			res.Requests = res.Requests[:p.Limit]
-			last := res.Requests[p.Limit-1]
-			res.Next = cursorEncode(last.CreatedAt, last.ID)
-		}
-		return nil
+		var err error
+		res, err = requestPageTx(ctx, tx, p)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return res, nil
+}
+
+// requestListPermit checks the right a list needs: ApprovalsSubmit for one's own requests, ApprovalsRead
+// for everyone's.
+func requestListPermit(ctx context.Context, tx *store.Tx, p RequestListParams) error {
+	if p.Mine {
+		return permit(ctx, tx, identity.ApprovalsSubmit)
+	}
+	return permit(ctx, tx, identity.ApprovalsRead)
+}
+
+// requestListQuery is the list's query for p: its rows from the cursor on, newest first (the caller adds
+// the LIMIT), or with count their number over the whole filter.
+func requestListQuery(tx *store.Tx, p RequestListParams, count bool) (string, []any, error) {
+	if err := p.check(); err != nil {
+		return "", nil, err
+	}
+	args := []any{tx.Scope.TenantID}
+	q := `SELECT ` + requestColumns + requestFrom + ` WHERE r.tenant_id = $1`
+	if count {
+		q = `SELECT count(*) FROM approval_requests r WHERE r.tenant_id = $1`
+	}
+	if p.Mine {
+		args = append(args, tx.Scope.ActorID)
+		q += ` AND r.requester_id = $` + strconv.Itoa(len(args))
+	}
+	if p.Status != "" {
+		args = append(args, p.Status)
+		q += ` AND r.status = $` + strconv.Itoa(len(args))
+	}
+	if p.Type != "" {
+		args = append(args, p.Type)
+		q += ` AND r.request_type = $` + strconv.Itoa(len(args))
+	}
+	if count {
+		return q, args, nil
+	}
+	if p.After != "" {
+		t, id, err := cursorDecode(p.After)
+		if err != nil {
+			return "", nil, err
+		}
+		args = append(args, t, id)
+		q += ` AND (r.created_at, r.id) < ($` + strconv.Itoa(len(args)-1) + `, $` + strconv.Itoa(len(args)) + `)`
+	}
+	q += ` ORDER BY r.created_at DESC, r.id DESC`
+	return q, args, nil
+}
+
+// requestPageTx reads one page of p.Limit rows of the list with p's filter; the caller has checked the
+// actor's right.
+func requestPageTx(ctx context.Context, tx *store.Tx, p RequestListParams) (*RequestListResult, error) {
+	q, args, err := requestListQuery(tx, p, false)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, p.Limit+1)
+	q += ` LIMIT $` + strconv.Itoa(len(args))
+	var res RequestListResult
+	if err := tx.SelectContext(ctx, &res.Requests, q, args...); err != nil {
+		return nil, fmt.Errorf("error listing requests: %w", err)
+	}
+	if len(res.Requests) > p.Limit {
+		res.Requests = res.Requests[:p.Limit]
+		last := res.Requests[p.Limit-1]
+		res.Next = cursorEncode(last.CreatedAt, last.ID)
 	}
 	return &res, nil
 }

@@ -13,6 +13,9 @@ const (
 	KindInventoryMovements Kind = "inventory.movements"
 	KindAuditEvents        Kind = "audit.events"
 	KindPeople             Kind = "identity.users"
+	KindApprovalRequests   Kind = "approvals.requests"
+	KindApprovalsMine      Kind = "approvals.mine"
+	KindApprovalsInbox     Kind = "approvals.inbox"
 )
 
 // KindInfo describes an exportable list: its name for people, the permission its list page needs (an
@@ -31,6 +34,9 @@ var kinds = []KindInfo{
 	{KindInventoryMovements, "Stock movements", identity.InventoryRead, "stock-movements"},
 	{KindAuditEvents, "Audit events", identity.AuditRead, "audit-events"},
 	{KindPeople, "People", identity.AdminUsers, "people"},
+	{KindApprovalRequests, "Approval requests", identity.ApprovalsRead, "approval-requests"},
+	{KindApprovalsMine, "My approval requests", identity.ApprovalsSubmit, "my-approval-requests"},
+	{KindApprovalsInbox, "Approvals waiting for me", identity.ApprovalsDecide, "approvals-waiting"},
 }
 
 // KindLookup returns the description of k.

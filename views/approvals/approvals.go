@@ -65,6 +65,8 @@ type ListView struct {
 	Reimburse  bool // rows carry a "mark reimbursed" button
 	CSRFToken  string
 	ShowFilter bool
+	// Export is the Export button of the list with its current filter (nil: may not export).
+	Export *ui.ExportProps
 }
 
 // InboxView is "Waiting for me" with bulk approval.
@@ -76,6 +78,8 @@ type InboxView struct {
 	CSRFToken string
 	Errors    []ui.FieldError
 	Comment   string
+	// Export is the Export button of the inbox (nil: may not export).
+	Export *ui.ExportProps
 }
 
 // LineForm is one purchase line as typed.
@@ -275,4 +279,35 @@ func lowerFirst(s string) string {
 		return s
 	}
 	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// PanelItem is one request on a dashboard card.
+type PanelItem struct {
+	Href, Ref, Title, Meta string
+	// When is when it began waiting (inbox) or last changed (my requests), with the exact time for the hover.
+	When, WhenExact, WhenLabel string
+	StatusKind, Status         string // a badge, when the card shows one
+	Due, DueExact              string
+	Overdue                    bool
+	For                        string // "on behalf of X"
+}
+
+// PanelCount is one figure of a card with the list behind it: "2 waiting for approval".
+type PanelCount struct {
+	Value, Label, Href, TestID string
+}
+
+// InboxPanel is the dashboard card "Waiting for me": how many requests wait for the member's decision and
+// those waiting longest.
+type InboxPanel struct {
+	Count string
+	Items []PanelItem
+}
+
+// MinePanel is the dashboard card "My open requests": the member's unfinished requests by status and the
+// ones to look at first.
+type MinePanel struct {
+	Total  string
+	Counts []PanelCount
+	Items  []PanelItem
 }
