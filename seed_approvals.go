@@ -154,7 +154,7 @@ func seedApprovalsIfEmpty(ctx context.Context, db *store.DB, scope store.Scope, 
 		EndsOn: start.AddDate(0, 0, 6), Note: "Holiday"}); err != nil {
 		return fmt.Errorf("error seeding delegation: %w", err)
 	}
-	fmt.Fprintf(stdout, "Seeded approval policies and %d requests in %s.\n", len(demo), dt.params.Name)
+	fmt.Fprintf(stdout, "seed: %s approvals: policies and %d requests\n", dt.params.Name, len(demo))
 	return nil
 }
 

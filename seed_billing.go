@@ -143,6 +143,6 @@ func seedBillingIfEmpty(ctx context.Context, db *store.DB, scope store.Scope, dt
 			Quantity: billing.Units(1), UnitPrice: 49900, TaxRateID: rateIDs[0]}}}); err != nil {
 		return fmt.Errorf("error seeding recurring invoice: %w", err)
 	}
-	fmt.Fprintf(stdout, "  billing: %d customers, %d invoices, payments, a credit note and a recurring invoice\n", len(customers), invoices)
+	fmt.Fprintf(stdout, "seed: %s billing: %d customers, %d invoices, payments, a credit note and a recurring invoice\n", dt.params.Name, len(customers), invoices)
 	return nil
 }
