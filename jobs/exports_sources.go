@@ -20,7 +20,7 @@ import (
 // function here.
 func ExportCatalog() exports.Catalog {
 	catalog := exports.Catalog{}
-	for _, add := range []func(exports.Catalog){inventoryExportSources, auditExportSources, peopleExportSources} {
+	for _, add := range []func(exports.Catalog){inventoryExportSources, auditExportSources, peopleExportSources, billingExportSources} {
 		add(catalog)
 	}
 	return catalog

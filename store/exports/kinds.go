@@ -13,6 +13,9 @@ const (
 	KindInventoryMovements Kind = "inventory.movements"
 	KindAuditEvents        Kind = "audit.events"
 	KindPeople             Kind = "identity.users"
+	KindBillingInvoices    Kind = "billing.invoices"
+	KindBillingCustomers   Kind = "billing.customers"
+	KindBillingPayments    Kind = "billing.payments"
 )
 
 // KindInfo describes an exportable list: its name for people, the permission its list page needs (an
@@ -31,6 +34,9 @@ var kinds = []KindInfo{
 	{KindInventoryMovements, "Stock movements", identity.InventoryRead, "stock-movements"},
 	{KindAuditEvents, "Audit events", identity.AuditRead, "audit-events"},
 	{KindPeople, "People", identity.AdminUsers, "people"},
+	{KindBillingInvoices, "Invoices", identity.BillingRead, "invoices"},
+	{KindBillingCustomers, "Customers", identity.BillingRead, "customers"},
+	{KindBillingPayments, "Payments", identity.BillingRead, "payments"},
 }
 
 // KindLookup returns the description of k.
