@@ -38,7 +38,10 @@ const dashboardCacheTTL = 10 * time.Minute
 type dashboardPanel func(h *Handler, c echo.Context) (*pages.Panel, error)
 
 // dashboardPanels are the modules' cards, in order. Billing and approvals add theirs here.
-var dashboardPanels = []dashboardPanel{}
+var dashboardPanels = []dashboardPanel{
+	dashboardReceivables, // billing
+	dashboardRevenue,     // billing
+}
 
 // dashboardCached returns the aggregate named name of the domain whose audit actions start with prefix,
 // from Redis when nothing changed since it was computed, else from compute (then stored). A Redis outage
