@@ -12,6 +12,9 @@ import (
 // rows take two hundred queries and one page costs a few MB.
 const EachPageSize = 5000
 
+// eachPageSize is EachPageSize, smaller in tests so that they cross pages.
+var eachPageSize = EachPageSize
+
 // InvoicesEach calls fn for every invoice of the invoice list with p's filter, in the list's order (newest
 // first; p.After and p.Limit are ignored), reading page by page with the list's own keyset query in tx.
 // fn must not use tx. The actor needs BillingRead.
@@ -19,7 +22,7 @@ func InvoicesEach(ctx context.Context, tx *store.Tx, p InvoiceListParams, fn fun
 	if err := permit(ctx, tx, identity.BillingRead); err != nil {
 		return err
 	}
-	p.After, p.Limit = "", EachPageSize
+	p.After, p.Limit = "", eachPageSize
 	for {
 		res, err := invoicePageTx(ctx, tx, p)
 		if err != nil {
@@ -59,7 +62,7 @@ func CustomersEach(ctx context.Context, tx *store.Tx, p CustomerListParams, fn f
 	if err := permit(ctx, tx, identity.BillingRead); err != nil {
 		return err
 	}
-	p.After, p.Limit = "", EachPageSize
+	p.After, p.Limit = "", eachPageSize
 	for {
 		res, err := customerPageTx(ctx, tx, p)
 		if err != nil {
@@ -96,7 +99,7 @@ func PaymentsEach(ctx context.Context, tx *store.Tx, p PaymentListParams, fn fun
 	if err := permit(ctx, tx, identity.BillingRead); err != nil {
 		return err
 	}
-	p.After, p.Limit = "", EachPageSize
+	p.After, p.Limit = "", eachPageSize
 	for {
 		res, err := paymentPageTx(ctx, tx, p)
 		if err != nil {
