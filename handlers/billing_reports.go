@@ -75,16 +75,18 @@ func (h *Handler) dashboardBilling(c echo.Context) (*billingFigures, error) {
 		return nil, nil
 	}
 	sc := scope(c)
-	today := time.Now().In(a.Tenant.Location()).Format(time.DateOnly)
+	// The tenant's date, known from the actor: the reports need not look it up.
+	now := time.Now().In(a.Tenant.Location())
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	f := &billingFigures{}
-	err := h.dashboardCached(ctx, sc, "billing.", "billing:"+today, f, func() (any, error) {
+	err := h.dashboardCached(ctx, sc, "billing.", "billing:"+today.Format(time.DateOnly), f, func() (any, error) {
 		var out billingFigures
-		aging, err := billing.ReceivablesAging(ctx, h.db, sc, billing.AgingParams{})
+		aging, err := billing.ReceivablesAging(ctx, h.db, sc, billing.AgingParams{AsOf: today})
 		if err != nil {
 			return nil, err
 		}
 		out.Aging = aging.Totals
-		if out.Revenue, err = billing.RevenueByMonth(ctx, h.db, sc, billing.RevenueParams{}); err != nil {
+		if out.Revenue, err = billing.RevenueByMonth(ctx, h.db, sc, billing.RevenueParams{To: today}); err != nil {
 			return nil, err
 		}
 		return out, nil
