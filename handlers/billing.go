@@ -11,6 +11,7 @@ import (
 
 	"ledgerline/store"
 	"ledgerline/store/billing"
+	"ledgerline/store/exports"
 	"ledgerline/store/identity"
 	bview "ledgerline/views/billing"
 	"ledgerline/views/ui"
@@ -79,16 +80,15 @@ func parseDateParam(s string) (*time.Time, bool) {
 	return &t, true
 }
 
-func (h *Handler) billingInvoiceList(c echo.Context) error {
-	ctx := c.Request().Context()
-	c.Response().Header().Add("Vary", "HX-Request, HX-Target")
-	q := c.QueryParams()
-	v := bview.InvoiceListView{Search: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), CustomerID: q.Get("customer"),
-		From: q.Get("from"), To: q.Get("to"), Overdue: q.Get("overdue") == "1", CanCreate: actorFrom(ctx).Can(identity.BillingWrite)}
-	p := billing.InvoiceListParams{Search: v.Search, Status: billing.Status(v.Status), Overdue: v.Overdue, After: q.Get("after")}
+// invoiceListParams reads the invoice list's query string (q, status, customer, from, to, overdue, after)
+// into the list's parameters, as the list page and its export both do. An invalid status is dropped and
+// reported among the problems.
+func invoiceListParams(q url.Values) (billing.InvoiceListParams, store.FieldErrors) {
+	p := billing.InvoiceListParams{Search: strings.TrimSpace(q.Get("q")), Status: billing.Status(q.Get("status")),
+		Overdue: q.Get("overdue") == "1", After: q.Get("after")}
 	var problems store.FieldErrors
-	if v.CustomerID != "" {
-		id, err := store.ParseID(v.CustomerID)
+	if v := q.Get("customer"); v != "" {
+		id, err := store.ParseID(v)
 		if err != nil {
 			problems.Add("customer", "Choose a customer from the list.")
 		} else {
@@ -96,16 +96,26 @@ func (h *Handler) billingInvoiceList(c echo.Context) error {
 		}
 	}
 	var ok bool
-	if p.From, ok = parseDateParam(v.From); !ok {
+	if p.From, ok = parseDateParam(q.Get("from")); !ok {
 		problems.Add("from", "Enter the first issue date as a date.")
 	}
-	if p.To, ok = parseDateParam(v.To); !ok {
+	if p.To, ok = parseDateParam(q.Get("to")); !ok {
 		problems.Add("to", "Enter the last issue date as a date.")
 	}
 	if p.Status != "" && !p.Status.Valid() {
 		problems.Add("status", "Choose a status from the list.")
 		p.Status = ""
 	}
+	return p, problems
+}
+
+func (h *Handler) billingInvoiceList(c echo.Context) error {
+	ctx := c.Request().Context()
+	c.Response().Header().Add("Vary", "HX-Request, HX-Target")
+	q := c.QueryParams()
+	v := bview.InvoiceListView{Search: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), CustomerID: q.Get("customer"),
+		From: q.Get("from"), To: q.Get("to"), Overdue: q.Get("overdue") == "1", CanCreate: actorFrom(ctx).Can(identity.BillingWrite)}
+	p, problems := invoiceListParams(q)
 	res, err := billing.InvoiceList(ctx, h.db, scope(c), p)
 	if store.ErrorCode(err) == store.Invalid {
 		problems.Add("", store.ErrorMessage(err))
@@ -141,6 +151,9 @@ func (h *Handler) billingInvoiceList(c echo.Context) error {
 	}
 	if v.Overdue {
 		filters.Set("overdue", "1")
+	}
+	if len(problems) == 0 {
+		v.Export = h.exportButton(c, exports.KindBillingInvoices, filters)
 	}
 	if res.Next != "" {
 		next := url.Values{}

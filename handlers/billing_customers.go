@@ -13,6 +13,7 @@ import (
 
 	"ledgerline/store"
 	"ledgerline/store/billing"
+	"ledgerline/store/exports"
 	"ledgerline/store/identity"
 	bview "ledgerline/views/billing"
 	"ledgerline/views/ui"
@@ -23,13 +24,19 @@ import (
 
 var customerFormFields = []string{"name", "email", "address", "currency", "terms_days", "tax_id", "bank", "notes"}
 
+// customerListParams reads the customer list's query string (q, deleted, after) into the list's
+// parameters, as the list page and its export both do.
+func customerListParams(q url.Values) billing.CustomerListParams {
+	return billing.CustomerListParams{Search: strings.TrimSpace(q.Get("q")), Deleted: q.Get("deleted") == "1", After: q.Get("after")}
+}
+
 func (h *Handler) billingCustomerList(c echo.Context) error {
 	ctx := c.Request().Context()
 	c.Response().Header().Add("Vary", "HX-Request, HX-Target")
 	v := bview.CustomerListView{Search: strings.TrimSpace(c.QueryParam("q")), Deleted: c.QueryParam("deleted") == "1",
 		CanCreate: actorFrom(ctx).Can(identity.BillingWrite)}
 	after := c.QueryParam("after")
-	res, err := billing.CustomerList(ctx, h.db, scope(c), billing.CustomerListParams{Search: v.Search, Deleted: v.Deleted, After: after})
+	res, err := billing.CustomerList(ctx, h.db, scope(c), customerListParams(c.QueryParams()))
 	if err != nil {
 		return err
 	}
@@ -44,6 +51,7 @@ func (h *Handler) billingCustomerList(c echo.Context) error {
 	if v.Deleted {
 		filters.Set("deleted", "1")
 	}
+	v.Export = h.exportButton(c, exports.KindBillingCustomers, filters)
 	if res.Next != "" {
 		next := url.Values{}
 		for k, x := range filters {

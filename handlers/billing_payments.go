@@ -11,6 +11,7 @@ import (
 
 	"ledgerline/store"
 	"ledgerline/store/billing"
+	"ledgerline/store/exports"
 	"ledgerline/store/identity"
 	bview "ledgerline/views/billing"
 	"ledgerline/views/ui"
@@ -19,14 +20,21 @@ import (
 // Payments: the list, the form (customer first, then an amount per open invoice and "keep the rest as
 // credit"), a payment's page and its reversal.
 
+// paymentListParams reads the payment list's query string into the list's parameters, as the list page
+// and its export both do. The list has no filter: all payments, newest first, paged by after.
+func paymentListParams(q url.Values) billing.PaymentListParams {
+	return billing.PaymentListParams{After: q.Get("after")}
+}
+
 func (h *Handler) billingPaymentList(c echo.Context) error {
 	ctx := c.Request().Context()
 	after := c.QueryParam("after")
-	res, err := billing.PaymentList(ctx, h.db, scope(c), billing.PaymentListParams{After: after})
+	res, err := billing.PaymentList(ctx, h.db, scope(c), paymentListParams(c.QueryParams()))
 	if err != nil {
 		return err
 	}
-	v := bview.PaymentListView{CanCreate: actorFrom(ctx).Can(identity.BillingWrite)}
+	v := bview.PaymentListView{CanCreate: actorFrom(ctx).Can(identity.BillingWrite),
+		Export: h.exportButton(c, exports.KindBillingPayments, url.Values{})}
 	for _, p := range res.Payments {
 		v.Rows = append(v.Rows, bview.PaymentRow{Href: "/billing/payments/" + p.ID.String(), Customer: p.CustomerName,
 			Date: p.ReceivedOn.Format("2 Jan 2006"), Method: p.Method.Label(), Reference: p.Reference,

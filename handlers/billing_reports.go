@@ -5,12 +5,15 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"ledgerline/store"
 	"ledgerline/store/billing"
+	"ledgerline/store/identity"
 	bview "ledgerline/views/billing"
+	"ledgerline/views/pages"
 )
 
 // Receivables reports (aging and revenue by month, server-rendered SVG) and the billing settings page
@@ -27,23 +30,94 @@ func (h *Handler) billingReports(c echo.Context) error {
 		return err
 	}
 	v := bview.ReportsView{AsOf: aging.AsOf.Format("2 Jan 2006")}
-	row := func(r billing.AgingRow) bview.AgingRow {
-		m := func(x int64) string { return store.FormatMinorUnits(x, store.CurrencyDigits(r.Currency)) }
-		out := bview.AgingRow{Customer: r.CustomerName, Currency: r.Currency, Current: m(r.Current), D1: m(r.Days1To30),
-			D31: m(r.Days31To60), D61: m(r.Days61To90), D90: m(r.Over90), Total: m(r.Total)}
-		if r.CustomerID != nil {
-			out.Href = "/billing/customers/" + r.CustomerID.String()
-		}
-		return out
-	}
 	for _, r := range aging.Rows {
-		v.Aging = append(v.Aging, row(r))
+		v.Aging = append(v.Aging, agingRowOf(r))
 	}
 	for _, r := range aging.Totals {
-		v.Totals = append(v.Totals, row(r))
+		v.Totals = append(v.Totals, agingRowOf(r))
 	}
 	v.Charts = revenueCharts(months)
 	return render(c, http.StatusOK, bview.Reports(h.shell(c, "Receivables — Billing"), v))
+}
+
+// agingRowOf is one line of an aging table, in the row's currency.
+func agingRowOf(r billing.AgingRow) bview.AgingRow {
+	m := func(x int64) string { return store.FormatMinorUnits(x, store.CurrencyDigits(r.Currency)) }
+	out := bview.AgingRow{Customer: r.CustomerName, Currency: r.Currency, Current: m(r.Current), D1: m(r.Days1To30),
+		D31: m(r.Days31To60), D61: m(r.Days61To90), D90: m(r.Over90), Total: m(r.Total)}
+	if r.CustomerID != nil {
+		out.Href = "/billing/customers/" + r.CustomerID.String()
+	}
+	return out
+}
+
+// billingFigures are the cached billing aggregates of the dashboard: the aging totals per currency and
+// the revenue of the last twelve months.
+type billingFigures struct {
+	Aging   []billing.AgingRow     `json:"aging"`
+	Revenue []billing.RevenueMonth `json:"revenue"`
+}
+
+// dashboardBillingKey is where one request keeps its billing figures, so both billing cards cost one
+// cache look-up.
+const dashboardBillingKey = "dashboard.billing"
+
+// dashboardBilling returns the billing figures for the dashboard, cached per tenant until billing changes
+// (every billing change records a "billing." audit event) or the tenant's day changes (aging buckets
+// move with the date), and nil when the actor may not read billing.
+func (h *Handler) dashboardBilling(c echo.Context) (*billingFigures, error) {
+	if f, ok := c.Get(dashboardBillingKey).(*billingFigures); ok {
+		return f, nil
+	}
+	ctx := c.Request().Context()
+	a := actorFrom(ctx)
+	if !a.Can(identity.BillingRead) {
+		return nil, nil
+	}
+	sc := scope(c)
+	// The tenant's date, known from the actor: the reports need not look it up.
+	now := time.Now().In(a.Tenant.Location())
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	f := &billingFigures{}
+	err := h.dashboardCached(ctx, sc, "billing.", "billing:"+today.Format(time.DateOnly), f, func() (any, error) {
+		var out billingFigures
+		aging, err := billing.ReceivablesAging(ctx, h.db, sc, billing.AgingParams{AsOf: today})
+		if err != nil {
+			return nil, err
+		}
+		out.Aging = aging.Totals
+		if out.Revenue, err = billing.RevenueByMonth(ctx, h.db, sc, billing.RevenueParams{To: today}); err != nil {
+			return nil, err
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.Set(dashboardBillingKey, f)
+	return f, nil
+}
+
+// dashboardReceivables is the "Receivables" card: open balances per currency and aging bucket.
+func dashboardReceivables(h *Handler, c echo.Context) (*pages.Panel, error) {
+	f, err := h.dashboardBilling(c)
+	if f == nil || err != nil {
+		return nil, err
+	}
+	var rows []bview.AgingRow
+	for _, r := range f.Aging {
+		rows = append(rows, agingRowOf(r))
+	}
+	return &pages.Panel{ID: "dashboard-receivables", Title: "Receivables", Body: bview.DashboardReceivables(rows)}, nil
+}
+
+// dashboardRevenue is the "Revenue by month" card: a bar chart per currency with its numbers.
+func dashboardRevenue(h *Handler, c echo.Context) (*pages.Panel, error) {
+	f, err := h.dashboardBilling(c)
+	if f == nil || err != nil {
+		return nil, err
+	}
+	return &pages.Panel{ID: "dashboard-revenue", Title: "Revenue by month", Body: bview.DashboardRevenue(revenueCharts(f.Revenue))}, nil
 }
 
 // revenueCharts draws one bar chart per currency (viewBox 600×240: plot from x 40 to 590, y 20 to 200).

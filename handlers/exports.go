@@ -124,6 +124,23 @@ func (h *Handler) exportFilter(ctx context.Context, sc store.Scope, tz *time.Loc
 	case exports.KindApprovalsInbox:
 		// "Waiting for me" has no filter: the export holds what waits for the requester when it runs.
 		params = struct{}{}
+	case exports.KindBillingInvoices:
+		p, problems := invoiceListParams(q)
+		for _, field := range []string{"customer", "from", "to", "status"} {
+			if msg, bad := problems[field]; bad {
+				return nil, "", store.Errorf(store.Invalid, "%s", msg)
+			}
+		}
+		p.After, p.Limit = "", 0
+		params = p
+	case exports.KindBillingCustomers:
+		p := customerListParams(q)
+		p.After, p.Limit = "", 0
+		params = p
+	case exports.KindBillingPayments:
+		p := paymentListParams(q)
+		p.After, p.Limit = "", 0
+		params = p
 	default:
 		return nil, "", (store.FieldErrors{"kind": "Choose a list to export."}).Err()
 	}

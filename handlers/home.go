@@ -41,6 +41,8 @@ type dashboardPanel func(h *Handler, c echo.Context) (*pages.Panel, error)
 var dashboardPanels = []dashboardPanel{
 	approvalsInboxPanel,
 	approvalsMinePanel,
+	dashboardReceivables, // billing
+	dashboardRevenue,     // billing
 }
 
 // dashboardCached returns the aggregate named name of the domain whose audit actions start with prefix,

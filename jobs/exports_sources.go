@@ -21,7 +21,7 @@ import (
 func ExportCatalog() exports.Catalog {
 	catalog := exports.Catalog{}
 	for _, add := range []func(exports.Catalog){inventoryExportSources, auditExportSources, peopleExportSources,
-		approvalsExportSources} {
+		approvalsExportSources, billingExportSources} {
 		add(catalog)
 	}
 	return catalog

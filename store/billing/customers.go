@@ -391,10 +391,27 @@ func CustomerList(ctx context.Context, db *store.DB, scope store.Scope, p Custom
 	if p.Limit <= 0 || p.Limit > 200 {
 		p.Limit = 50
 	}
-	args := []any{scope.TenantID}
+	var res *CustomerListResult
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.BillingRead); err != nil {
+			return err
+		}
+		var err error
+		res, err = customerPageTx(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// customerWhere is the customer list's filter (without the page cursor) and its arguments.
+func customerWhere(p CustomerListParams, tenantID store.ID) (string, []any) {
+	args := []any{tenantID}
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	var q strings.Builder
-	q.WriteString(`SELECT ` + customerColumns + `, c.name_key FROM billing_customers c WHERE c.tenant_id = $1`)
+	q.WriteString(` WHERE c.tenant_id = $1`)
 	if p.Deleted {
 		q.WriteString(` AND c.deleted_at IS NOT NULL`)
 	} else {
@@ -411,30 +428,30 @@ func CustomerList(ctx context.Context, db *store.DB, scope store.Scope, p Custom
 			q.WriteString(` AND (c.name ILIKE ` + n + ` OR c.email ILIKE ` + n + `)`)
 		}
 	}
+	return q.String(), args
+}
+
+// customerPageTx reads one page of the customer list (p.Limit rows after p.After) in tx. The caller
+// checks the permission.
+func customerPageTx(ctx context.Context, tx *store.Tx, p CustomerListParams) (*CustomerListResult, error) {
+	where, args := customerWhere(p, tx.Scope.TenantID)
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	q := `SELECT ` + customerColumns + `, c.name_key FROM billing_customers c` + where
 	if p.After != "" {
 		key, id, err := cursorDecode(p.After)
 		if err != nil {
 			return nil, errBadCursor
 		}
 		k, i := arg(key), arg(id)
-		q.WriteString(` AND c.name_key >= ` + k + ` AND (c.name_key > ` + k + ` OR c.id > ` + i + `::uuid)`)
+		q += ` AND c.name_key >= ` + k + ` AND (c.name_key > ` + k + ` OR c.id > ` + i + `::uuid)`
 	}
-	q.WriteString(` ORDER BY c.name_key, c.id LIMIT ` + arg(p.Limit+1))
+	q += ` ORDER BY c.name_key, c.id LIMIT ` + arg(p.Limit+1)
 	var rows []struct {
 		Customer
 		NameKey string `db:"name_key"`
 	}
-	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		if err := permit(ctx, tx, identity.BillingRead); err != nil {
-			return err
-		}
-		if err := tx.SelectContext(ctx, &rows, q.String(), args...); err != nil {
-			return fmt.Errorf("error listing customers: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	if err := tx.SelectContext(ctx, &rows, q, args...); err != nil {
+		return nil, fmt.Errorf("error listing customers: %w", err)
 	}
 	res := &CustomerListResult{}
 	if len(rows) > p.Limit {

@@ -751,10 +751,39 @@ func InvoiceList(ctx context.Context, db *store.DB, scope store.Scope, p Invoice
 	if p.Limit <= 0 || p.Limit > 200 {
 		p.Limit = 50
 	}
-	if p.Status != "" && !p.Status.Valid() {
-		return nil, (store.FieldErrors{"status": "Choose a status from the list."}).Err()
+	var res *InvoiceListResult
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.BillingRead); err != nil {
+			return err
+		}
+		var err error
+		if res, err = invoicePageTx(ctx, tx, p); err != nil {
+			return err
+		}
+		where, args, err := invoiceWhere(p, tx.Scope.TenantID)
+		if err != nil {
+			return err
+		}
+		if err := tx.SelectContext(ctx, &res.Totals, `SELECT i.currency, count(*) AS count,
+			coalesce(sum(i.total) FILTER (WHERE i.status <> 'void'), 0)::bigint AS total,
+			coalesce(sum(i.balance) FILTER (WHERE i.status IN ('issued', 'partially_paid')), 0)::bigint AS balance`+
+			invoiceFrom+where+` GROUP BY i.currency ORDER BY i.currency`, args...); err != nil {
+			return fmt.Errorf("error totalling invoices: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	args := []any{scope.TenantID}
+	return res, nil
+}
+
+// invoiceWhere is the invoice list's filter (without the page cursor) and its arguments.
+func invoiceWhere(p InvoiceListParams, tenantID store.ID) (string, []any, error) {
+	if p.Status != "" && !p.Status.Valid() {
+		return "", nil, (store.FieldErrors{"status": "Choose a status from the list."}).Err()
+	}
+	args := []any{tenantID}
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	var where strings.Builder
 	where.WriteString(` WHERE i.tenant_id = $1`)
@@ -780,8 +809,18 @@ func InvoiceList(ctx context.Context, db *store.DB, scope store.Scope, p Invoice
 		n := arg("%" + likeEscaper.Replace(s) + "%")
 		where.WriteString(` AND (i.number ILIKE ` + n + ` OR c.name ILIKE ` + n + `)`)
 	}
-	filterArgs := len(args)
-	page := where.String()
+	return where.String(), args, nil
+}
+
+// invoicePageTx reads one page of the invoice list (p.Limit rows after p.After) in tx, without totals.
+// The caller checks the permission.
+func invoicePageTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) (*InvoiceListResult, error) {
+	where, args, err := invoiceWhere(p, tx.Scope.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	page := where
 	if p.After != "" {
 		key, id, err := cursorDecode(p.After)
 		if err != nil {
@@ -795,26 +834,11 @@ func InvoiceList(ctx context.Context, db *store.DB, scope store.Scope, p Invoice
 		page += ` AND i.created_at <= ` + k + ` AND (i.created_at < ` + k + ` OR i.id < ` + i + `::uuid)`
 	}
 	q := `SELECT ` + invoiceColumns + invoiceFrom + page + ` ORDER BY i.created_at DESC, i.id DESC LIMIT ` + arg(p.Limit+1)
-	res := &InvoiceListResult{}
 	var rows []Invoice
-	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		if err := permit(ctx, tx, identity.BillingRead); err != nil {
-			return err
-		}
-		if err := tx.SelectContext(ctx, &rows, q, args...); err != nil {
-			return fmt.Errorf("error listing invoices: %w", err)
-		}
-		if err := tx.SelectContext(ctx, &res.Totals, `SELECT i.currency, count(*) AS count,
-			coalesce(sum(i.total) FILTER (WHERE i.status <> 'void'), 0)::bigint AS total,
-			coalesce(sum(i.balance) FILTER (WHERE i.status IN ('issued', 'partially_paid')), 0)::bigint AS balance`+
-			invoiceFrom+where.String()+` GROUP BY i.currency ORDER BY i.currency`, args[:filterArgs]...); err != nil {
-			return fmt.Errorf("error totalling invoices: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	if err := tx.SelectContext(ctx, &rows, q, args...); err != nil {
+		return nil, fmt.Errorf("error listing invoices: %w", err)
 	}
+	res := &InvoiceListResult{}
 	if len(rows) > p.Limit {
 		last := rows[p.Limit-1]
 		rows = rows[:p.Limit]

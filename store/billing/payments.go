@@ -511,12 +511,38 @@ func PaymentList(ctx context.Context, db *store.DB, scope store.Scope, p Payment
 	if p.Limit <= 0 || p.Limit > 200 {
 		p.Limit = 50
 	}
-	args := []any{scope.TenantID}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	q := `SELECT ` + paymentColumns + paymentFrom + ` WHERE p.tenant_id = $1`
-	if p.CustomerID != nil {
-		q += ` AND p.customer_id = ` + arg(*p.CustomerID)
+	var res *PaymentListResult
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.BillingRead); err != nil {
+			return err
+		}
+		var err error
+		res, err = paymentPageTx(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return res, nil
+}
+
+// paymentWhere is the payment list's filter (without the page cursor) and its arguments.
+func paymentWhere(p PaymentListParams, tenantID store.ID) (string, []any) {
+	args := []any{tenantID}
+	where := ` WHERE p.tenant_id = $1`
+	if p.CustomerID != nil {
+		args = append(args, *p.CustomerID)
+		where += ` AND p.customer_id = $2`
+	}
+	return where, args
+}
+
+// paymentPageTx reads one page of the payment list (p.Limit rows after p.After) in tx. The caller checks
+// the permission.
+func paymentPageTx(ctx context.Context, tx *store.Tx, p PaymentListParams) (*PaymentListResult, error) {
+	where, args := paymentWhere(p, tx.Scope.TenantID)
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	q := `SELECT ` + paymentColumns + paymentFrom + where
 	if p.After != "" {
 		key, id, err := cursorDecode(p.After)
 		if err != nil {
@@ -531,13 +557,7 @@ func PaymentList(ctx context.Context, db *store.DB, scope store.Scope, p Payment
 	}
 	q += ` ORDER BY p.created_at DESC, p.id DESC LIMIT ` + arg(p.Limit+1)
 	var rows []Payment
-	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		if err := permit(ctx, tx, identity.BillingRead); err != nil {
-			return err
-		}
-		return tx.SelectContext(ctx, &rows, q, args...)
-	})
-	if err != nil {
+	if err := tx.SelectContext(ctx, &rows, q, args...); err != nil {
 		return nil, fmt.Errorf("error listing payments: %w", err)
 	}
 	res := &PaymentListResult{}

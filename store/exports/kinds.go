@@ -16,6 +16,9 @@ const (
 	KindApprovalRequests   Kind = "approvals.requests"
 	KindApprovalsMine      Kind = "approvals.mine"
 	KindApprovalsInbox     Kind = "approvals.inbox"
+	KindBillingInvoices    Kind = "billing.invoices"
+	KindBillingCustomers   Kind = "billing.customers"
+	KindBillingPayments    Kind = "billing.payments"
 )
 
 // KindInfo describes an exportable list: its name for people, the permission its list page needs (an
@@ -37,6 +40,9 @@ var kinds = []KindInfo{
 	{KindApprovalRequests, "Approval requests", identity.ApprovalsRead, "approval-requests"},
 	{KindApprovalsMine, "My approval requests", identity.ApprovalsSubmit, "my-approval-requests"},
 	{KindApprovalsInbox, "Approvals waiting for me", identity.ApprovalsDecide, "approvals-waiting"},
+	{KindBillingInvoices, "Invoices", identity.BillingRead, "invoices"},
+	{KindBillingCustomers, "Customers", identity.BillingRead, "customers"},
+	{KindBillingPayments, "Payments", identity.BillingRead, "payments"},
 }
 
 // KindLookup returns the description of k.

@@ -57,6 +57,8 @@ type InvoiceListView struct {
 	Filtered, CanCreate                  bool
 	NextURL, FirstURL                    string
 	Problems                             []ui.FieldError
+	// Export is the Export button of the filtered list (nil when the member may not export).
+	Export *ui.ExportProps
 }
 
 // InvoiceRow is one invoice in a table.
@@ -158,6 +160,7 @@ type CustomerListView struct {
 	Rows              []CustomerRow
 	NextURL, FirstURL string
 	CanCreate         bool
+	Export            *ui.ExportProps
 }
 
 // CustomerRow is one customer in the list.
@@ -211,6 +214,7 @@ type PaymentListView struct {
 	Rows              []PaymentRow
 	NextURL, FirstURL string
 	CanCreate         bool
+	Export            *ui.ExportProps
 }
 
 // PaymentRow is one payment.
