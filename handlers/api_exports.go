@@ -54,7 +54,7 @@ type apiExportOutput struct {
 
 type apiExportCreateInput struct {
 	Body struct {
-		Kind   string `json:"kind" maxLength:"100" example:"inventory.items" doc:"The list to export: inventory.items, inventory.levels, inventory.movements, audit.events, identity.users, approvals.requests, approvals.mine, approvals.inbox (more as modules add theirs; an unknown one is a 422)."`
+		Kind   string `json:"kind" maxLength:"100" example:"inventory.items" doc:"The list to export: inventory.items, inventory.levels, inventory.movements, audit.events, identity.users, approvals.requests, approvals.mine, approvals.inbox, billing.invoices, billing.customers, billing.payments (an unknown one is a 422)."`
 		Format string `json:"format" enum:"csv,xlsx" default:"csv"`
 		Query  string `json:"query,omitempty" maxLength:"2000" doc:"The list page's query string, e.g. q=bolt&sort=name&dir=desc (items), sku=BOLT-10&from=2026-01-01 (ledger), item=<uuid> or location=<uuid> (stock levels), action=auth (audit), role=manager (people). Empty exports the whole list."`
 	}
