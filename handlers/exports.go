@@ -143,7 +143,7 @@ func exportStateLabel(s exports.State) (label, badge string) {
 	case exports.StateRunning:
 		return "Running", ui.BadgeInProgress
 	case exports.StateWaiting:
-		return "Waiting to retry", ui.BadgePending
+		return "Waiting", ui.BadgePending
 	case exports.StateDone:
 		return "Ready", ui.BadgeApproved
 	case exports.StateFailed:
@@ -169,6 +169,9 @@ func exportRow(x exports.Export, me store.ID, admin bool, loc *time.Location, no
 		FileName: x.FileName, FileSize: files.SizeText(x.FileSize)}
 	if x.State == exports.StateDone {
 		r.Expires = when(x.ExpiresAt)
+	}
+	if x.State == exports.StateWaiting && x.NextAttemptAt != nil {
+		r.NextAttempt = x.NextAttemptAt.In(loc).Format("15:04:05")
 	}
 	r.CanCancel = r.Active && (x.RequestedBy == me || admin)
 	r.CanDownload = x.Downloadable(now)

@@ -65,6 +65,8 @@ type Export struct {
 	StartedAt     *time.Time      `db:"started_at" json:"started_at,omitempty"`
 	FinishedAt    *time.Time      `db:"finished_at" json:"finished_at,omitempty"`
 	ExpiresAt     *time.Time      `db:"expires_at" json:"expires_at,omitempty"`
+	// NextAttemptAt is when River tries a waiting export again (nil when not known or not waiting).
+	NextAttemptAt *time.Time `db:"next_attempt_at" json:"next_attempt_at,omitempty"`
 }
 
 // Expired reports whether the export's file is gone (or about to be) at now.
@@ -97,7 +99,7 @@ func (e Export) Title() string {
 const exportSelect = `
 	SELECT x.id, x.requested_by, u.name AS requester_name, x.kind, x.format, x.filter, x.filter_text, x.state,
 	       x.rows_done, x.rows_total, x.file_id, x.file_name, x.file_size, x.error, x.schedule_id, x.attempt,
-	       x.created_at, x.started_at, x.finished_at, x.expires_at
+	       x.created_at, x.started_at, x.finished_at, x.expires_at, x.next_attempt_at
 	FROM exports x JOIN users u ON u.id = x.requested_by`
 
 // RunArgs is the job that runs an export.

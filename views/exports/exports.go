@@ -25,10 +25,17 @@ type Row struct {
 	Percent                                        int
 	Active, CanCancel, CanDownload, Expired        bool
 	DownloadHref, FileName, FileSize, Error        string
+	NextAttempt                                    string // waiting: the time of the next attempt
 }
 
 // ProgressText says how far the export is.
 func (r Row) ProgressText() string {
+	if r.State == "waiting" {
+		if r.NextAttempt != "" {
+			return "Waiting: next attempt at " + r.NextAttempt
+		}
+		return "Waiting for the next attempt"
+	}
 	if r.RowsTotal > 0 {
 		return Num(r.RowsDone) + " of about " + Num(r.RowsTotal) + " rows"
 	}
