@@ -1,0 +1,62 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"ledgerline/store"
+	"ledgerline/store/exports"
+)
+
+// ArchivalEvery is the period of archival and purging.
+const ArchivalEvery = 24 * time.Hour
+
+// ArchivalArgs is the periodic job that moves monthly partitions of audit events and stock movements older
+// than every tenant's policy to the archive schema, and purges soft-deleted records past each tenant's
+// retention.
+type ArchivalArgs struct{}
+
+// Kind names the job in River's tables.
+func (ArchivalArgs) Kind() string { return "archival" }
+
+// InsertOpts makes the job unique per period: every instance schedules it, only one lands.
+func (ArchivalArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: ArchivalEvery}}
+}
+
+// ArchivalWorker works ArchivalArgs. Each month moves in its own transaction under an advisory lock (the
+// DDL runs in ledger_partition_archive, a SECURITY DEFINER function of the owner role), so a retried or
+// concurrent run skips what is done.
+type ArchivalWorker struct {
+	river.WorkerDefaults[ArchivalArgs]
+	DB  *store.DB
+	Now func() time.Time
+}
+
+type archivalOutput struct {
+	Archived []string            `json:"archived"`
+	Purge    exports.PurgeResult `json:"purge"`
+}
+
+// Work archives, then purges.
+func (w *ArchivalWorker) Work(ctx context.Context, job *river.Job[ArchivalArgs]) error {
+	now := time.Now()
+	if w.Now != nil {
+		now = w.Now()
+	}
+	moved, err := exports.Archive(ctx, w.DB, now)
+	if err != nil {
+		return err
+	}
+	purged, err := exports.PurgeAll(ctx, w.DB, now)
+	if err != nil {
+		return err
+	}
+	for table, n := range purged.Referenced {
+		slog.InfoContext(ctx, "soft-deleted records kept because other records still refer to them", "table", table, "rows", n)
+	}
+	return river.RecordOutput(ctx, archivalOutput{Archived: moved, Purge: purged})
+}
