@@ -65,8 +65,11 @@ type DetailView struct {
 type SettingsView struct {
 	CSRFToken                    string
 	RetentionDays, MaxConcurrent string
-	Version                      int
-	Errors                       []ui.FieldError
+	// The retention policy: months of audit events and stock movements kept online, days before
+	// soft-deleted records are purged.
+	AuditMonths, MovementsMonths, PurgeDays string
+	Version                                 int
+	Errors                                  []ui.FieldError
 }
 
 // Option is one choice of a select.
