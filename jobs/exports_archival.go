@@ -41,22 +41,32 @@ type archivalOutput struct {
 	Purge    exports.PurgeResult `json:"purge"`
 }
 
-// Work archives, then purges.
+// Work archives, then purges, and records what it did as the job's output.
 func (w *ArchivalWorker) Work(ctx context.Context, job *river.Job[ArchivalArgs]) error {
+	moved, purged, err := w.Run(ctx)
+	if err != nil {
+		return err
+	}
+	return river.RecordOutput(ctx, archivalOutput{Archived: moved, Purge: purged})
+}
+
+// Run archives the due months and purges the due soft-deleted records; it returns the partitions moved
+// and the purge counts (rows kept because they are still referenced are logged too).
+func (w *ArchivalWorker) Run(ctx context.Context) ([]string, exports.PurgeResult, error) {
 	now := time.Now()
 	if w.Now != nil {
 		now = w.Now()
 	}
 	moved, err := exports.Archive(ctx, w.DB, now)
 	if err != nil {
-		return err
+		return moved, exports.PurgeResult{}, err
 	}
 	purged, err := exports.PurgeAll(ctx, w.DB, now)
 	if err != nil {
-		return err
+		return moved, purged, err
 	}
 	for table, n := range purged.Referenced {
 		slog.InfoContext(ctx, "soft-deleted records kept because other records still refer to them", "table", table, "rows", n)
 	}
-	return river.RecordOutput(ctx, archivalOutput{Archived: moved, Purge: purged})
+	return moved, purged, nil
 }
