@@ -89,9 +89,20 @@ REVOKE EXECUTE ON FUNCTION ledger_partition_archive(text, date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ledger_partition_archive(text, date) TO ledgerline_app;
 
 -- +goose Down
+-- Archived months are live data: refuse to roll back while the archive holds any (attach them back first).
+-- +goose StatementBegin
+DO $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_inherits WHERE inhparent IN ('archive.audit_events'::regclass, 'archive.stock_movements'::regclass)) THEN
+		RAISE EXCEPTION 'the archive schema holds archived months; attach them back to the live tables before rolling back';
+	END IF;
+END
+$$;
+-- +goose StatementEnd
 DROP FUNCTION ledger_partition_archive(text, date);
 DROP VIEW audit_events_all, stock_movements_all;
-DROP SCHEMA archive CASCADE;
+DROP TABLE archive.audit_events, archive.stock_movements;
+DROP SCHEMA archive;
 ALTER TABLE export_settings DROP COLUMN audit_online_months, DROP COLUMN movements_online_months,
 	DROP COLUMN purge_deleted_days;
 ALTER TABLE exports DROP COLUMN next_attempt_at;
