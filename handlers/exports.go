@@ -160,7 +160,7 @@ func exportStateLabel(s exports.State) (label, badge string) {
 	case exports.StateRunning:
 		return "Running", ui.BadgeInProgress
 	case exports.StateWaiting:
-		return "Waiting to retry", ui.BadgePending
+		return "Waiting", ui.BadgePending
 	case exports.StateDone:
 		return "Ready", ui.BadgeApproved
 	case exports.StateFailed:
@@ -186,6 +186,9 @@ func exportRow(x exports.Export, me store.ID, admin bool, loc *time.Location, no
 		FileName: x.FileName, FileSize: files.SizeText(x.FileSize)}
 	if x.State == exports.StateDone {
 		r.Expires = when(x.ExpiresAt)
+	}
+	if x.State == exports.StateWaiting && x.NextAttemptAt != nil {
+		r.NextAttempt = x.NextAttemptAt.In(loc).Format("15:04:05")
 	}
 	r.CanCancel = r.Active && (x.RequestedBy == me || admin)
 	r.CanDownload = x.Downloadable(now)
@@ -333,14 +336,16 @@ func (h *Handler) exportSettingsPage(c echo.Context) error {
 		return err
 	}
 	v := exportsview.SettingsView{CSRFToken: csrfToken(c), RetentionDays: strconv.Itoa(s.RetentionDays),
-		MaxConcurrent: strconv.Itoa(s.MaxConcurrent), Version: s.Version}
+		MaxConcurrent: strconv.Itoa(s.MaxConcurrent), AuditMonths: strconv.Itoa(s.AuditOnlineMonths),
+		MovementsMonths: strconv.Itoa(s.MovementsOnlineMonths), PurgeDays: strconv.Itoa(s.PurgeDeletedDays), Version: s.Version}
 	return render(c, http.StatusOK, exportsview.Settings(h.shell(c, "Export settings — Exports"), v))
 }
 
 func (h *Handler) exportSettingsSave(c echo.Context) error {
 	ctx := c.Request().Context()
 	v := exportsview.SettingsView{CSRFToken: csrfToken(c), RetentionDays: strings.TrimSpace(c.FormValue("retention_days")),
-		MaxConcurrent: strings.TrimSpace(c.FormValue("max_concurrent"))}
+		MaxConcurrent: strings.TrimSpace(c.FormValue("max_concurrent")), AuditMonths: strings.TrimSpace(c.FormValue("audit_online_months")),
+		MovementsMonths: strings.TrimSpace(c.FormValue("movements_online_months")), PurgeDays: strings.TrimSpace(c.FormValue("purge_deleted_days"))}
 	v.Version, _ = strconv.Atoi(c.FormValue("version"))
 	var f store.FieldErrors
 	days, err := strconv.Atoi(v.RetentionDays)
@@ -351,12 +356,27 @@ func (h *Handler) exportSettingsSave(c echo.Context) error {
 	if err != nil {
 		f.Add("max_concurrent", "Enter a whole number of exports from 1 to 20.")
 	}
+	// The retention policy's fields: a field left out keeps its current value.
+	optional := func(field, val, msg string) int {
+		if val == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(val)
+		if err != nil || n == 0 {
+			f.Add(field, msg)
+		}
+		return n
+	}
+	auditMonths := optional("audit_online_months", v.AuditMonths, "Enter a whole number of months from 3 to 240.")
+	moveMonths := optional("movements_online_months", v.MovementsMonths, "Enter a whole number of months from 3 to 240.")
+	purgeDays := optional("purge_deleted_days", v.PurgeDays, "Enter a whole number of days from 7 to 3,650.")
 	err = f.Err()
 	if err == nil {
-		_, err = exports.SettingsUpdate(ctx, h.db, scope(c), exports.Settings{RetentionDays: days, MaxConcurrent: most, Version: v.Version})
+		_, err = exports.SettingsUpdate(ctx, h.db, scope(c), exports.Settings{RetentionDays: days, MaxConcurrent: most,
+			AuditOnlineMonths: auditMonths, MovementsOnlineMonths: moveMonths, PurgeDeletedDays: purgeDays, Version: v.Version})
 	}
 	if err != nil {
-		v.Errors = fieldErrors(err, "retention_days", "max_concurrent")
+		v.Errors = fieldErrors(err, "retention_days", "max_concurrent", "audit_online_months", "movements_online_months", "purge_deleted_days")
 		if len(v.Errors) == 0 {
 			return err
 		}

@@ -274,6 +274,23 @@ func TestExportLimitAndCenter(t *testing.T) {
 	require.Equal(t, "5", inputValue(res.doc, "max_concurrent"))
 	res = admin.post("/exports/settings", url.Values{"retention_days": {"2"}, "max_concurrent": {"5"}, "version": {"0"}})
 	require.Equal(t, http.StatusSeeOther, res.status)
+	// The retention policy on the same page: shown with its defaults, validated, saved.
+	page = admin.get("/exports/settings")
+	require.Equal(t, "36", inputValue(page.doc, "audit_online_months"))
+	require.Equal(t, "90", inputValue(page.doc, "purge_deleted_days"))
+	policy := url.Values{"retention_days": {"2"}, "max_concurrent": {"5"}, "version": {inputValue(page.doc, "version")},
+		"audit_online_months": {"2"}, "movements_online_months": {"24"}, "purge_deleted_days": {"60"}}
+	res = admin.post("/exports/settings", policy)
+	require.Equal(t, http.StatusUnprocessableEntity, res.status)
+	require.Contains(t, res.body, "Enter a number of months from 3 to 240.")
+	require.Equal(t, "24", inputValue(res.doc, "movements_online_months"))
+	policy.Set("audit_online_months", "84")
+	res = admin.post("/exports/settings", policy)
+	require.Equal(t, http.StatusSeeOther, res.status)
+	page = admin.get("/exports/settings")
+	require.Equal(t, "84", inputValue(page.doc, "audit_online_months"))
+	require.Equal(t, "24", inputValue(page.doc, "movements_online_months"))
+	require.Equal(t, "60", inputValue(page.doc, "purge_deleted_days"))
 
 	// A scheduled report.
 	admin.get("/exports/schedules")

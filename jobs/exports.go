@@ -28,6 +28,9 @@ func exportsWorkers(workers *river.Workers, deps Deps) error {
 	if err := river.AddWorkerSafely(workers, &DashboardSnapshotWorker{DB: deps.DB}); err != nil {
 		return fmt.Errorf("error adding dashboard snapshot worker: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &ArchivalWorker{DB: deps.DB}); err != nil {
+		return fmt.Errorf("error adding archival worker: %w", err)
+	}
 	return nil
 }
 
@@ -42,6 +45,9 @@ func exportsPeriodicJobs() []*river.PeriodicJob {
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(DashboardSnapshotEvery), func() (river.JobArgs, *river.InsertOpts) {
 			return DashboardSnapshotArgs{}, nil
+		}, &river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(ArchivalEvery), func() (river.JobArgs, *river.InsertOpts) {
+			return ArchivalArgs{}, nil
 		}, &river.PeriodicJobOpts{RunOnStart: true}),
 	}
 }

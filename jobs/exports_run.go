@@ -23,6 +23,9 @@ type ExportRunWorker struct {
 // Work runs the export; after the last failed attempt the export is marked failed and its requester told.
 func (w *ExportRunWorker) Work(ctx context.Context, job *river.Job[exports.RunArgs]) error {
 	opts := exports.RunOpts{BaseURL: w.BaseURL}
+	if job.Attempt < job.MaxAttempts {
+		opts.RetryAt = w.NextRetry(job)
+	}
 	err := exports.Run(ctx, w.DB, w.Catalog, job.Args, job.Attempt, opts)
 	if err != nil && job.Attempt >= job.MaxAttempts {
 		failCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -32,6 +35,26 @@ func (w *ExportRunWorker) Work(ctx context.Context, job *river.Job[exports.RunAr
 		}
 	}
 	return err
+}
+
+// ExportRetryBackoff is the wait before attempt n+1 after attempt n failed: 10 s, 30 s, 90 s, 270 s (a
+// database outage of up to about 6½ minutes is ridden out by the 5 attempts).
+func ExportRetryBackoff(attempt int) time.Duration {
+	d := 10 * time.Second
+	for range max(attempt-1, 0) {
+		d *= 3
+	}
+	return min(d, time.Hour)
+}
+
+// NextRetry is when River tries a failed attempt again. It is computed from the attempt's start, so Work
+// can show the same time on the export while it waits.
+func (w *ExportRunWorker) NextRetry(job *river.Job[exports.RunArgs]) time.Time {
+	start := time.Now()
+	if job.AttemptedAt != nil {
+		start = *job.AttemptedAt
+	}
+	return start.Add(ExportRetryBackoff(job.Attempt))
 }
 
 // Timeout allows for a million rows to XLSX on a busy machine.

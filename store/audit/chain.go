@@ -137,7 +137,7 @@ func sealBatch(ctx context.Context, tx *store.Tx, tenantID store.ID, limit int) 
 
 	rows, err := tx.QueryContext(ctx, `
 		SELECT `+eventColumns+`
-		FROM audit_events e
+		FROM audit_events_all e
 		WHERE e.tenant_id = $1
 		  AND NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.tenant_id = e.tenant_id AND s.event_id = e.id)
 		ORDER BY e.occurred_at, e.id
@@ -270,7 +270,7 @@ func Verify(ctx context.Context, db *store.DB, tenantID store.ID) (VerifyResult,
 
 func verifyTx(ctx context.Context, tx *store.Tx, tenantID store.ID, res *VerifyResult) error {
 	if err := tx.QueryRowxContext(ctx, `
-		SELECT count(*) FROM audit_events e
+		SELECT count(*) FROM audit_events_all e
 		WHERE e.tenant_id = $1
 		  AND NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.tenant_id = e.tenant_id AND s.event_id = e.id)`,
 		tenantID).Scan(&res.Unsealed); err != nil {
@@ -280,7 +280,7 @@ func verifyTx(ctx context.Context, tx *store.Tx, tenantID store.ID, res *VerifyR
 	rows, err := tx.QueryContext(ctx, `
 		SELECT s.seq, s.event_id, s.prev_hash, s.hash, e.id IS NOT NULL, `+eventColumns+`
 		FROM audit_seals s
-		LEFT JOIN audit_events e ON e.tenant_id = s.tenant_id AND e.id = s.event_id
+		LEFT JOIN audit_events_all e ON e.tenant_id = s.tenant_id AND e.id = s.event_id
 		WHERE s.tenant_id = $1
 		ORDER BY s.seq`, tenantID)
 	if err != nil {

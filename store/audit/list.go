@@ -113,7 +113,7 @@ func (p ListParams) filter() (listFilter, error) {
 const listQuery = `
 	SELECT e.tenant_id, e.id, e.occurred_at, e.actor_id, e.action, e.entity_type, e.entity_id,
 	       e.before, e.after, e.request_id, e.client_ip, u.name AS actor_name, u.email AS actor_email
-	FROM audit_events e
+	FROM audit_events_all e
 	LEFT JOIN users u ON u.id = e.actor_id`
 
 // List returns a page of the tenant's audit events, newest first, with keyset pagination on
@@ -213,7 +213,7 @@ func EventsCount(ctx context.Context, tx *store.Tx, p ListParams) (int64, error)
 		return 0, err
 	}
 	var n int64
-	if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM audit_events e
+	if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM audit_events_all e
 			WHERE e.tenant_id = $1
 			  AND ($2::uuid IS NULL OR e.actor_id = $2)
 			  AND ($3 = '' OR e.action = $3 OR starts_with(e.action, $3 || '.'))
@@ -243,7 +243,7 @@ func Get(ctx context.Context, db *store.DB, scope store.Scope, id store.ID) (*Ev
 			SELECT e.tenant_id, e.id, e.occurred_at, e.actor_id, e.action, e.entity_type, e.entity_id,
 			       e.before, e.after, e.request_id, e.client_ip, u.name AS actor_name, u.email AS actor_email,
 			       s.seq AS seal_seq, s.sealed_at
-			FROM audit_events e
+			FROM audit_events_all e
 			LEFT JOIN users u ON u.id = e.actor_id
 			LEFT JOIN audit_seals s ON s.tenant_id = e.tenant_id AND s.event_id = e.id
 			WHERE e.tenant_id = $1 AND e.id = $2`, scope.TenantID, id)

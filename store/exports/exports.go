@@ -65,6 +65,8 @@ type Export struct {
 	StartedAt     *time.Time      `db:"started_at" json:"started_at,omitempty"`
 	FinishedAt    *time.Time      `db:"finished_at" json:"finished_at,omitempty"`
 	ExpiresAt     *time.Time      `db:"expires_at" json:"expires_at,omitempty"`
+	// NextAttemptAt is when River tries a waiting export again (nil when not known or not waiting).
+	NextAttemptAt *time.Time `db:"next_attempt_at" json:"next_attempt_at,omitempty"`
 }
 
 // Expired reports whether the export's file is gone (or about to be) at now.
@@ -97,7 +99,7 @@ func (e Export) Title() string {
 const exportSelect = `
 	SELECT x.id, x.requested_by, u.name AS requester_name, x.kind, x.format, x.filter, x.filter_text, x.state,
 	       x.rows_done, x.rows_total, x.file_id, x.file_name, x.file_size, x.error, x.schedule_id, x.attempt,
-	       x.created_at, x.started_at, x.finished_at, x.expires_at
+	       x.created_at, x.started_at, x.finished_at, x.expires_at, x.next_attempt_at
 	FROM exports x JOIN users u ON u.id = x.requested_by`
 
 // RunArgs is the job that runs an export.
@@ -119,15 +121,23 @@ func (RunArgs) InsertOpts() river.InsertOpts {
 type Settings struct {
 	RetentionDays int `db:"retention_days" json:"retention_days"`
 	MaxConcurrent int `db:"max_concurrent" json:"max_concurrent"`
-	Version       int `db:"version" json:"version"`
+	// The retention policy (see archive.go): months of audit events and of stock movements kept in the
+	// live tables, and days after which soft-deleted records are purged. Zero in SettingsUpdate keeps the
+	// current value.
+	AuditOnlineMonths     int `db:"audit_online_months" json:"audit_online_months"`
+	MovementsOnlineMonths int `db:"movements_online_months" json:"movements_online_months"`
+	PurgeDeletedDays      int `db:"purge_deleted_days" json:"purge_deleted_days"`
+	Version               int `db:"version" json:"version"`
 }
 
 // DefaultSettings apply to a tenant that never changed them.
-var DefaultSettings = Settings{RetentionDays: 7, MaxConcurrent: 3}
+var DefaultSettings = Settings{RetentionDays: 7, MaxConcurrent: 3, AuditOnlineMonths: 36, MovementsOnlineMonths: 36, PurgeDeletedDays: 90}
 
 func settingsTx(ctx context.Context, tx *store.Tx) (Settings, error) {
 	s := DefaultSettings
-	err := tx.GetContext(ctx, &s, `SELECT retention_days, max_concurrent, version FROM export_settings WHERE tenant_id = $1`, tx.Scope.TenantID)
+	err := tx.GetContext(ctx, &s, `
+		SELECT retention_days, max_concurrent, audit_online_months, movements_online_months, purge_deleted_days, version
+		FROM export_settings WHERE tenant_id = $1`, tx.Scope.TenantID)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return s, fmt.Errorf("error loading export settings: %w", err)
 	}
@@ -158,6 +168,15 @@ func SettingsUpdate(ctx context.Context, db *store.DB, scope store.Scope, p Sett
 	if p.MaxConcurrent < 1 || p.MaxConcurrent > 20 {
 		f.Add("max_concurrent", "Enter a number of exports from 1 to 20.")
 	}
+	if p.AuditOnlineMonths != 0 && (p.AuditOnlineMonths < 3 || p.AuditOnlineMonths > 240) {
+		f.Add("audit_online_months", "Enter a number of months from 3 to 240.")
+	}
+	if p.MovementsOnlineMonths != 0 && (p.MovementsOnlineMonths < 3 || p.MovementsOnlineMonths > 240) {
+		f.Add("movements_online_months", "Enter a number of months from 3 to 240.")
+	}
+	if p.PurgeDeletedDays != 0 && (p.PurgeDeletedDays < 7 || p.PurgeDeletedDays > 3650) {
+		f.Add("purge_deleted_days", "Enter a number of days from 7 to 3,650.")
+	}
 	if err := f.Err(); err != nil {
 		return Settings{}, err
 	}
@@ -176,16 +195,29 @@ func SettingsUpdate(ctx context.Context, db *store.DB, scope store.Scope, p Sett
 		if before.Version != p.Version && !(before.Version == 0 && p.Version <= 1) {
 			return store.Errorf(store.Conflict, "These settings were changed by someone else. Reload the page to see their changes, then try again.")
 		}
+		keep := func(v, cur int) int {
+			if v == 0 {
+				return cur
+			}
+			return v
+		}
+		p.AuditOnlineMonths = keep(p.AuditOnlineMonths, before.AuditOnlineMonths)
+		p.MovementsOnlineMonths = keep(p.MovementsOnlineMonths, before.MovementsOnlineMonths)
+		p.PurgeDeletedDays = keep(p.PurgeDeletedDays, before.PurgeDeletedDays)
 		if err := tx.GetContext(ctx, &after, `
-			INSERT INTO export_settings (retention_days, max_concurrent, version) VALUES ($1, $2, 2)
-			ON CONFLICT (tenant_id) DO UPDATE SET retention_days = $1, max_concurrent = $2, updated_at = now(),
-				version = export_settings.version + 1
-			RETURNING retention_days, max_concurrent, version`, p.RetentionDays, p.MaxConcurrent); err != nil {
+			INSERT INTO export_settings (retention_days, max_concurrent, audit_online_months, movements_online_months,
+				purge_deleted_days, version) VALUES ($1, $2, $3, $4, $5, 2)
+			ON CONFLICT (tenant_id) DO UPDATE SET retention_days = $1, max_concurrent = $2, audit_online_months = $3,
+				movements_online_months = $4, purge_deleted_days = $5, updated_at = now(), version = export_settings.version + 1
+			RETURNING retention_days, max_concurrent, audit_online_months, movements_online_months, purge_deleted_days, version`,
+			p.RetentionDays, p.MaxConcurrent, p.AuditOnlineMonths, p.MovementsOnlineMonths, p.PurgeDeletedDays); err != nil {
 			return fmt.Errorf("error saving export settings: %w", err)
 		}
 		before.Version = 0
 		return audit.Record(ctx, tx, audit.RecordParams{Action: "export.settings_changed", EntityType: "export_settings",
-			EntityID: tx.Scope.TenantID.String(), Before: before, After: Settings{RetentionDays: after.RetentionDays, MaxConcurrent: after.MaxConcurrent}})
+			EntityID: tx.Scope.TenantID.String(), Before: before, After: Settings{RetentionDays: after.RetentionDays, MaxConcurrent: after.MaxConcurrent,
+				AuditOnlineMonths: after.AuditOnlineMonths, MovementsOnlineMonths: after.MovementsOnlineMonths,
+				PurgeDeletedDays: after.PurgeDeletedDays}})
 	})
 	return after, err
 }

@@ -30,12 +30,14 @@ type testBundle struct {
 	as       map[identity.Role]store.Scope
 	manager2 store.Scope
 	adminB   store.Scope
+	ownerURL string // the owner role's URL of the database, for tests that set up rows behind the app's back
 }
 
 func setup(t testing.TB) (*testBundle, context.Context) {
 	t.Helper()
 	ctx := context.Background()
-	tb := &testBundle{db: storetest.New(t).DB, as: map[identity.Role]store.Scope{}}
+	sb := storetest.New(t)
+	tb := &testBundle{db: sb.DB, ownerURL: sb.OwnerURL, as: map[identity.Role]store.Scope{}}
 	tenant := func(slug string) store.ID {
 		ten, err := identity.TenantCreate(ctx, tb.db, store.Scope{}, identity.TenantCreateParams{
 			Name: "Tenant " + slug, Slug: slug, TimeZone: "Europe/Berlin", Currency: "EUR"})

@@ -3,11 +3,18 @@ package exports
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"ledgerline/store"
 	"ledgerline/store/audit"
@@ -39,6 +46,9 @@ type RunOpts struct {
 	ProgressEvery time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// RetryAt is when the job is tried again if this attempt fails (the worker knows its back-off); the
+	// export then shows "waiting" with that time. Zero means the time is not known.
+	RetryAt time.Time
 }
 
 // errCancelled stops a run whose export was cancelled.
@@ -76,11 +86,15 @@ func Run(ctx context.Context, db *store.DB, catalog Catalog, args RunArgs, attem
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `
-			UPDATE exports SET state = 'running', started_at = coalesce(started_at, now()), attempt = $3, rows_done = 0
+			UPDATE exports SET state = 'running', started_at = coalesce(started_at, now()), attempt = $3, rows_done = 0,
+				next_attempt_at = NULL
 			WHERE tenant_id = $1 AND id = $2`, args.TenantID, args.ExportID, attempt)
 		return err
 	})
 	if err != nil {
+		if !errors.As(err, new(*store.Error)) {
+			markWaiting(ctx, db, sys, args.ExportID, err, opts)
+		}
 		return fmt.Errorf("error starting export %s: %w", args.ExportID, err)
 	}
 	if !x.State.Active() {
@@ -117,14 +131,7 @@ func Run(ctx context.Context, db *store.DB, catalog Catalog, args RunArgs, attem
 			// The requester may not (any more) see this list, or its filter is wrong: retrying cannot help.
 			return finish(ctx, db, sys, x, nil, 0, se.Message, opts.BaseURL, true)
 		}
-		waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = db.InTenant(waitCtx, sys, func(tx *store.Tx) error {
-			_, err := tx.ExecContext(waitCtx, `
-				UPDATE exports SET state = 'waiting', error = 'The last attempt failed; trying again shortly.'
-				WHERE tenant_id = $1 AND id = $2 AND state IN ('running', 'queued')`, args.TenantID, args.ExportID)
-			return err
-		})
+		markWaiting(ctx, db, sys, args.ExportID, err, opts)
 		return fmt.Errorf("error running export %s: %w", args.ExportID, err)
 	}
 	x.RowsDone = rows
@@ -325,4 +332,69 @@ func SchedulesRunAllDue(ctx context.Context, db *store.DB, now time.Time) (int, 
 		}
 	}
 	return total, nil
+}
+
+// markWaiting shows the export as waiting for its next attempt after cause made this one fail. The
+// database may itself be what failed, so the update is tried again every second for up to 20 s (never
+// past the next attempt); if it still cannot be written the export shows "running" until that attempt
+// starts, which sets it again. Best effort: the job's own error is what River acts on.
+func markWaiting(ctx context.Context, db *store.DB, sys store.Scope, id store.ID, cause error, opts RunOpts) {
+	msg := "The last attempt failed; it is tried again shortly."
+	if Transient(cause) {
+		msg = "The database could not be reached; the export is tried again shortly."
+	}
+	var next *time.Time
+	deadline := 20 * time.Second
+	if !opts.RetryAt.IsZero() {
+		at := opts.RetryAt
+		if now := time.Now(); at.Before(now) {
+			at = now // an attempt that ran longer than its back-off is retried as soon as it failed
+		}
+		next = &at
+		deadline = min(deadline, max(time.Until(opts.RetryAt)-time.Second, time.Second))
+	}
+	waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deadline)
+	defer cancel()
+	for {
+		err := db.InTenant(waitCtx, sys, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(waitCtx, `
+				UPDATE exports SET state = 'waiting', error = $3, next_attempt_at = $4
+				WHERE tenant_id = $1 AND id = $2 AND state IN ('running', 'queued', 'waiting')`, sys.TenantID, id, msg, next)
+			return err
+		})
+		if err == nil {
+			return
+		}
+		select {
+		case <-waitCtx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Transient reports whether err is the kind of failure that goes away by itself: the database could not
+// be reached or dropped the connection, was shutting down or over its connection limit, a network
+// error, a timeout, or a serialization failure or deadlock.
+func Transient(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), // connection exception
+			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", // shutdown, cannot connect now
+			pe.Code == "53300",                     // too many connections
+			pe.Code == "40001", pe.Code == "40P01": // serialization failure, deadlock
+			return true
+		}
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, context.DeadlineExceeded)
 }

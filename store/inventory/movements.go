@@ -448,7 +448,7 @@ func MovementReverse(ctx context.Context, db *store.DB, scope store.Scope, p Mov
 
 func movementGetTx(ctx context.Context, tx *store.Tx, id store.ID) (*Movement, error) {
 	var lines []MovementLine
-	if err := tx.SelectContext(ctx, &lines, `SELECT `+movementLineColumns+` FROM stock_movements m
+	if err := tx.SelectContext(ctx, &lines, `SELECT `+movementLineColumns+` FROM stock_movements_all m
 		WHERE m.tenant_id = $1 AND m.movement_id = $2 ORDER BY m.id`, tx.Scope.TenantID, id); err != nil {
 		return nil, fmt.Errorf("error loading movement %s: %w", id, err)
 	}
@@ -527,9 +527,9 @@ func movementPageTx(ctx context.Context, tx *store.Tx, p MovementListParams, cou
 	}
 	var q strings.Builder
 	if count {
-		q.WriteString(`SELECT count(*) FROM stock_movements m WHERE m.tenant_id = $1`)
+		q.WriteString(`SELECT count(*) FROM stock_movements_all m WHERE m.tenant_id = $1`)
 	} else {
-		q.WriteString(`SELECT ` + movementLineColumns + ` FROM stock_movements m WHERE m.tenant_id = $1`)
+		q.WriteString(`SELECT ` + movementLineColumns + ` FROM stock_movements_all m WHERE m.tenant_id = $1`)
 	}
 	if p.ItemID != nil {
 		q.WriteString(` AND m.item_id = ` + arg(*p.ItemID))

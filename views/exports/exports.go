@@ -25,10 +25,17 @@ type Row struct {
 	Percent                                        int
 	Active, CanCancel, CanDownload, Expired        bool
 	DownloadHref, FileName, FileSize, Error        string
+	NextAttempt                                    string // waiting: the time of the next attempt
 }
 
 // ProgressText says how far the export is.
 func (r Row) ProgressText() string {
+	if r.State == "waiting" {
+		if r.NextAttempt != "" {
+			return "Waiting: next attempt at " + r.NextAttempt
+		}
+		return "Waiting for the next attempt"
+	}
 	if r.RowsTotal > 0 {
 		return Num(r.RowsDone) + " of about " + Num(r.RowsTotal) + " rows"
 	}
@@ -58,8 +65,11 @@ type DetailView struct {
 type SettingsView struct {
 	CSRFToken                    string
 	RetentionDays, MaxConcurrent string
-	Version                      int
-	Errors                       []ui.FieldError
+	// The retention policy: months of audit events and stock movements kept online, days before
+	// soft-deleted records are purged.
+	AuditMonths, MovementsMonths, PurgeDays string
+	Version                                 int
+	Errors                                  []ui.FieldError
 }
 
 // Option is one choice of a select.
