@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"mime"
@@ -20,6 +21,7 @@ import (
 	"ledgerline/store/identity"
 	"ledgerline/store/inventory"
 	apview "ledgerline/views/approvals"
+	"ledgerline/views/layout"
 	"ledgerline/views/ui"
 )
 
@@ -130,15 +132,34 @@ func requestListParams(q url.Values, mine bool) (approvals.RequestListParams, er
 	return p, p.Check()
 }
 
-// requestList renders my requests (mine) or all requests.
+// requestList renders my requests (mine) or all requests. The page's reads (the list, the inbox count of
+// the tabs, the frame's counts) share one transaction (readShared).
 func (h *Handler) requestList(c echo.Context, mine bool) error {
-	p, err := requestListParams(c.QueryParams(), mine)
-	if err != nil {
+	var v apview.ListView
+	var frame layout.Shell
+	if err := h.readShared(c, func(context.Context) error {
+		var err error
+		if v, err = h.requestListView(c, mine); err != nil {
+			return err
+		}
+		frame = h.shell(c, v.Title+" — Approvals")
+		return nil
+	}); err != nil {
 		return err
+	}
+	return render(c, http.StatusOK, apview.List(frame, v))
+}
+
+// requestListView builds my requests (mine) or all requests.
+func (h *Handler) requestListView(c echo.Context, mine bool) (apview.ListView, error) {
+	q := c.QueryParams()
+	p, err := requestListParams(q, mine)
+	if err != nil {
+		return apview.ListView{}, err
 	}
 	res, err := approvals.RequestList(c.Request().Context(), h.db, scope(c), p)
 	if err != nil {
-		return err
+		return apview.ListView{}, err
 	}
 	base := "/approvals"
 	v := apview.ListView{Title: "My requests", Subtitle: "Your purchase requests, expense claims and general requests, newest first.",
@@ -188,7 +209,7 @@ func (h *Handler) requestList(c echo.Context, mine bool) error {
 		kind = exports.KindApprovalRequests
 	}
 	v.Export = h.exportButton(c, kind, keep)
-	return render(c, http.StatusOK, apview.List(h.shell(c, v.Title+" — Approvals"), v))
+	return v, nil
 }
 
 func (h *Handler) approvalsMine(c echo.Context) error { return h.requestList(c, true) }
@@ -231,11 +252,19 @@ func (h *Handler) approvalsInboxView(c echo.Context) (apview.InboxView, error) {
 }
 
 func (h *Handler) approvalsInbox(c echo.Context) error {
-	v, err := h.approvalsInboxView(c)
-	if err != nil {
+	var v apview.InboxView
+	var frame layout.Shell
+	if err := h.readShared(c, func(context.Context) error { // the page's reads in one transaction
+		var err error
+		if v, err = h.approvalsInboxView(c); err != nil {
+			return err
+		}
+		frame = h.shell(c, "Waiting for me — Approvals")
+		return nil
+	}); err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, apview.Inbox(h.shell(c, "Waiting for me — Approvals"), v))
+	return render(c, http.StatusOK, apview.Inbox(frame, v))
 }
 
 // approvalsBulkApprove approves each selected request with one comment. Each decision is its own
@@ -593,11 +622,19 @@ func (h *Handler) approvalsShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := h.requestDetailView(c, id)
-	if err != nil {
+	var v apview.DetailView
+	var frame layout.Shell
+	if err := h.readShared(c, func(context.Context) error { // the page's reads in one transaction
+		var err error
+		if v, err = h.requestDetailView(c, id); err != nil {
+			return err
+		}
+		frame = h.shell(c, v.Ref+" — Approvals")
+		return nil
+	}); err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, apview.Detail(h.shell(c, v.Ref+" — Approvals"), v))
+	return render(c, http.StatusOK, apview.Detail(frame, v))
 }
 
 // requestDetailView builds a request's page for the actor.

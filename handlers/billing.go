@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"ledgerline/store/exports"
 	"ledgerline/store/identity"
 	bview "ledgerline/views/billing"
+	"ledgerline/views/layout"
 	"ledgerline/views/ui"
 )
 
@@ -116,13 +118,30 @@ func (h *Handler) billingInvoiceList(c echo.Context) error {
 	v := bview.InvoiceListView{Search: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), CustomerID: q.Get("customer"),
 		From: q.Get("from"), To: q.Get("to"), Overdue: q.Get("overdue") == "1", CanCreate: actorFrom(ctx).Can(identity.BillingWrite)}
 	p, problems := invoiceListParams(q)
-	res, err := billing.InvoiceList(ctx, h.db, scope(c), p)
-	if store.ErrorCode(err) == store.Invalid {
-		problems.Add("", store.ErrorMessage(err))
-		p.After = ""
+	// The page's reads (the list and its totals, the customer filter, the frame's counts) share one
+	// transaction (readShared).
+	var res *billing.InvoiceListResult
+	var frame layout.Shell
+	results := hxTargets(c, bview.InvoiceResultsID)
+	if err := h.readShared(c, func(ctx context.Context) error {
+		var err error
 		res, err = billing.InvoiceList(ctx, h.db, scope(c), p)
-	}
-	if err != nil {
+		if store.ErrorCode(err) == store.Invalid { // refused before any statement: a bad cursor
+			problems.Add("", store.ErrorMessage(err))
+			p.After = ""
+			res, err = billing.InvoiceList(ctx, h.db, scope(c), p)
+		}
+		if err != nil {
+			return err
+		}
+		if v.Customers, err = h.customerOptions(c, "All customers", v.CustomerID); err != nil {
+			return err
+		}
+		if !results {
+			frame = h.shell(c, "Invoices — Billing")
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
 	for k, msg := range problems {
@@ -131,9 +150,6 @@ func (h *Handler) billingInvoiceList(c echo.Context) error {
 	v.Statuses = []bview.Option{{Value: "", Label: "Any status", Selected: v.Status == ""}}
 	for _, s := range billing.Statuses {
 		v.Statuses = append(v.Statuses, bview.Option{Value: string(s), Label: s.Label(), Selected: string(s) == v.Status})
-	}
-	if v.Customers, err = h.customerOptions(c, "All customers", v.CustomerID); err != nil {
-		return err
 	}
 	v.Filtered = v.Search != "" || v.Status != "" || v.CustomerID != "" || v.From != "" || v.To != "" || v.Overdue
 	for _, i := range res.Invoices {
@@ -169,10 +185,10 @@ func (h *Handler) billingInvoiceList(c echo.Context) error {
 			v.FirstURL += "?" + filters.Encode()
 		}
 	}
-	if hxTargets(c, bview.InvoiceResultsID) {
+	if results {
 		return render(c, http.StatusOK, bview.InvoiceResults(v))
 	}
-	return render(c, http.StatusOK, bview.InvoiceList(h.shell(c, "Invoices — Billing"), v))
+	return render(c, http.StatusOK, bview.InvoiceList(frame, v))
 }
 
 func (h *Handler) billingInvoiceNew(c echo.Context) error {
@@ -376,18 +392,28 @@ func (h *Handler) billingInvoiceShow(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	d, err := billing.InvoiceGet(c.Request().Context(), h.db, scope(c), id)
-	if err != nil {
+	var v bview.InvoiceView
+	var frame layout.Shell
+	editor := hxTargets(c, bview.EditorID)
+	if err := h.readShared(c, func(ctx context.Context) error { // the page's reads in one transaction
+		d, err := billing.InvoiceGet(ctx, h.db, scope(c), id)
+		if err != nil {
+			return err
+		}
+		if v, err = h.invoiceView(c, d, nil); err != nil {
+			return err
+		}
+		if !editor {
+			frame = h.shell(c, d.Title()+" — Billing")
+		}
+		return nil
+	}); err != nil {
 		return err
 	}
-	v, err := h.invoiceView(c, d, nil)
-	if err != nil {
-		return err
-	}
-	if hxTargets(c, bview.EditorID) {
+	if editor {
 		return render(c, http.StatusOK, bview.Editor(v.Editor))
 	}
-	return render(c, http.StatusOK, bview.InvoiceDetail(h.shell(c, d.Title()+" — Billing"), v))
+	return render(c, http.StatusOK, bview.InvoiceDetail(frame, v))
 }
 
 // renderInvoice answers an invoice action: the editor fragment for HTMX editor requests, else the page,

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"ledgerline/store"
+	"ledgerline/store/approvals"
+	"ledgerline/store/billing"
 	"ledgerline/store/identity"
 	"ledgerline/store/inventory"
 )
@@ -108,6 +111,105 @@ func TestQueryBudget(t *testing.T) {
 	b.billingIssued(t, nil, "USD", 25, time.Now().AddDate(0, -3, 0))
 	many := measure()
 	for _, p := range queryBudgets {
+		require.Equal(t, few[p.name], many[p.name], "%s (%s): %d statements with few rows, %d with many (a query per row?)",
+			p.name, p.path, few[p.name], many[p.name])
+	}
+	t.Logf("statements per request: %v", many)
+}
+
+// moduleBudgets are the statement budgets of the billing and approvals main pages, measured like
+// queryBudgets (as the administrator, frame included): {invoice} and {request} are a detail page with
+// few rows in the first measurement and one with many lines, payments, steps and decisions in the second.
+// Each page reads in one shared transaction (readShared); before that, the invoice list sent 26 statements,
+// the invoice page 30, all requests 27, the inbox 29 and the request page 27.
+var moduleBudgets = []struct {
+	name, path string
+	budget     int64
+}{
+	{"invoice list", "/billing", 16},
+	{"invoice list, filtered", "/billing?status=issued&q=Work", 16},
+	{"invoice page", "/billing/invoices/{invoice}", 20},
+	{"approvals, all requests", "/approvals/all", 17},
+	{"approvals, waiting for me", "/approvals/inbox", 19},
+	{"approval request page", "/approvals/{request}", 21},
+}
+
+func TestQueryBudgetModules(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	sc := store.Scope{TenantID: b.tenantA.ID}
+	admin := b.signedIn(t, b.usersA[identity.RoleAdmin])
+	rate, err := billing.TaxRateCreate(ctx, b.db, sc, billing.TaxRateCreateParams{Name: "Standard", RateBP: 1900})
+	require.NoError(t, err)
+	cust, err := billing.CustomerCreate(ctx, b.db, sc, billing.CustomerFields{Name: "Initech", Currency: "EUR"})
+	require.NoError(t, err)
+	// invoice issues an invoice with n lines and pays it in payments parts (0: unpaid).
+	invoice := func(n, payments int) store.ID {
+		inv, err := billing.InvoiceCreate(ctx, b.db, sc, billing.InvoiceCreateParams{CustomerID: cust.ID})
+		require.NoError(t, err)
+		for i := range n {
+			_, err = billing.InvoiceLineAdd(ctx, b.db, sc, inv.ID, 0, billing.LineParams{Description: fmt.Sprintf("Work %d", i),
+				Quantity: billing.Units(int64(1 + i)), UnitPrice: 1000, TaxRateID: rate.ID})
+			require.NoError(t, err)
+		}
+		issued, err := billing.InvoiceIssue(ctx, b.db, sc, billing.InvoiceIssueParams{ID: inv.ID})
+		require.NoError(t, err)
+		for range payments {
+			_, err = billing.PaymentRecord(ctx, b.db, sc, billing.PaymentParams{CustomerID: cust.ID, Amount: issued.Total / int64(payments+1),
+				ReceivedOn: time.Now(), Method: billing.MethodCash, Allocations: []billing.Allocation{{InvoiceID: inv.ID, Amount: issued.Total / int64(payments+1)}}})
+			require.NoError(t, err)
+		}
+		return inv.ID
+	}
+	emp := store.Scope{TenantID: b.tenantA.ID, ActorID: b.usersA[identity.RoleEmployee].ID}
+	// request submits a general request of amount (the policy's band decides the steps), approved by the
+	// administrator and finance along the way as far as decide says.
+	request := func(amount int64, decide int) store.ID {
+		r, err := approvals.RequestCreate(ctx, b.db, emp, approvals.RequestFields{Type: approvals.TypeGeneral, Title: "Team offsite", Amount: amount})
+		require.NoError(t, err)
+		_, err = approvals.RequestSubmit(ctx, b.db, emp, r.ID, r.Version)
+		require.NoError(t, err)
+		for pos := 1; pos <= decide; pos++ {
+			who := b.usersA[identity.RoleAdmin].ID
+			if pos == 2 {
+				who = b.usersA[identity.RoleFinance].ID
+			}
+			_, err = approvals.StepDecide(ctx, b.db, store.Scope{TenantID: b.tenantA.ID, ActorID: who},
+				approvals.DecideParams{RequestID: r.ID, Round: 1, Position: pos, Decision: approvals.DecisionApprove, Comment: "ok"})
+			require.NoError(t, err)
+		}
+		return r.ID
+	}
+	measure := func(inv, req store.ID) map[string]int64 {
+		counts := map[string]int64{}
+		for _, p := range moduleBudgets {
+			path := strings.NewReplacer("{invoice}", inv.String(), "{request}", req.String()).Replace(p.path)
+			status, n := b.statementsOf(t, admin, path)
+			require.Equal(t, http.StatusOK, status, "GET %s", path)
+			counts[p.name] = n
+		}
+		return counts
+	}
+	// More than a page of invoices and requests from the start, so both measurements take the same paths.
+	for range 52 {
+		invoice(1, 0)
+		request(100, 0)
+	}
+	few := measure(invoice(1, 1), request(100, 0))
+	for _, p := range moduleBudgets {
+		require.LessOrEqual(t, few[p.name], p.budget, "%s (%s) sends %d statements; its budget is %d", p.name, p.path, few[p.name], p.budget)
+		require.Positive(t, few[p.name], "%s: the statement counter saw nothing", p.name)
+	}
+	// Many lines, payments, steps and decisions on the detail pages; more rows in the lists.
+	for range 10 {
+		invoice(3, 1)
+		request(100, 0)
+	}
+	s, err := approvals.SettingsGet(ctx, b.db, sc)
+	require.NoError(t, err)
+	many := measure(invoice(15, 3), request(s.FinanceLimit+1, 2))
+	for _, p := range moduleBudgets {
 		require.Equal(t, few[p.name], many[p.name], "%s (%s): %d statements with few rows, %d with many (a query per row?)",
 			p.name, p.path, few[p.name], many[p.name])
 	}

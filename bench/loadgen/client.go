@@ -22,6 +22,8 @@ type session struct {
 	role  string
 	http  *http.Client
 	csrf  string
+	// location is the Location header of the last response (where a POST redirected to).
+	location string
 }
 
 var (
@@ -65,6 +67,7 @@ func (s *session) do(ctx context.Context, method, path string, form url.Values) 
 		return 0, "", err
 	}
 	defer res.Body.Close()
+	s.location = res.Header.Get("Location")
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
 		return res.StatusCode, "", err

@@ -31,6 +31,7 @@ type fixture struct {
 	activeIDs []string // items that accept movements (inactive ones refuse receipts, rightly)
 	deepPages []string
 	bins      []string
+	mod       *moduleFixture // billing and approvals (modules.go)
 }
 
 // Search terms of the items-list scenario: words of the generated item names (see seed_large.go), each
@@ -47,7 +48,7 @@ var searchQueries = []url.Values{
 }
 
 func scenarioList() []scenario {
-	return inventoryScenarios()
+	return append(inventoryScenarios(), moduleScenarios()...)
 }
 
 func inventoryScenarios() []scenario {
