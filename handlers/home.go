@@ -46,21 +46,52 @@ var dashboardPanels = []dashboardPanel{
 }
 
 // dashboardCached returns the aggregate named name of the domain whose audit actions start with prefix,
-// from Redis when nothing changed since it was computed, else from compute (then stored). A Redis outage
-// only costs the cache.
+// from Redis when nothing changed since it was computed, else from compute (then stored). After a change,
+// one request per tenant and aggregate recomputes (a short Redis lock) while the others are served the last
+// value computed, so a burst of views after a write at scale costs one computation, not one each. A Redis
+// outage only costs the cache.
 func (h *Handler) dashboardCached(ctx context.Context, sc store.Scope, prefix, name string, into any, compute func() (any, error)) error {
 	version, err := audit.LatestChange(ctx, h.db, sc, prefix)
 	if err != nil {
 		return err
 	}
-	key := h.prefix + "dash:" + sc.TenantID.String() + ":" + name + ":" + version
-	if conn, err := h.redis.GetContext(ctx); err == nil {
-		b, err := redis.Bytes(conn.Do("GET", key))
-		_ = conn.Close()
-		if err == nil && json.Unmarshal(b, into) == nil {
+	base := h.prefix + "dash:" + sc.TenantID.String() + ":" + name
+	key, latest, lock := base+":"+version, base+":latest", base+":lock"
+	conn, err := h.redis.GetContext(ctx)
+	if err != nil {
+		return dashboardCompute(into, compute)
+	}
+	defer conn.Close()
+	if b, err := redis.Bytes(conn.Do("GET", key)); err == nil && json.Unmarshal(b, into) == nil {
+		return nil
+	}
+	if ok, _ := redis.String(conn.Do("SET", lock, version, "NX", "EX", int(dashboardRecomputeLock.Seconds()))); ok != "OK" {
+		// Another request is recomputing: the last value is at most one change old.
+		if b, err := redis.Bytes(conn.Do("GET", latest)); err == nil && json.Unmarshal(b, into) == nil {
 			return nil
 		}
 	}
+	v, err := compute()
+	if err != nil {
+		_, _ = conn.Do("DEL", lock)
+		return err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	ttl := int(dashboardCacheTTL.Seconds())
+	_, _ = conn.Do("SET", key, b, "EX", ttl)
+	_, _ = conn.Do("SET", latest, b, "EX", ttl)
+	_, _ = conn.Do("DEL", lock)
+	return json.Unmarshal(b, into)
+}
+
+// dashboardRecomputeLock bounds how long one request may hold the right to recompute an aggregate.
+const dashboardRecomputeLock = 30 * time.Second
+
+// dashboardCompute computes an aggregate without the cache.
+func dashboardCompute(into any, compute func() (any, error)) error {
 	v, err := compute()
 	if err != nil {
 		return err
@@ -68,10 +99,6 @@ func (h *Handler) dashboardCached(ctx context.Context, sc store.Scope, prefix, n
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
-	}
-	if conn, err := h.redis.GetContext(ctx); err == nil {
-		_, _ = conn.Do("SET", key, b, "EX", int(dashboardCacheTTL.Seconds()))
-		_ = conn.Close()
 	}
 	return json.Unmarshal(b, into)
 }

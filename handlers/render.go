@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -60,7 +61,10 @@ func (h *Handler) shell(c echo.Context, title string) layout.Shell {
 	_ = h.db.InTenantShared(ctx, sc, func(ctx context.Context) error {
 		s.Actor.Unread, _ = notify.UnreadCount(ctx, h.db, sc)
 		if a.Can(identity.ApprovalsDecide) {
-			approvalsCount, _ = approvals.InboxCount(ctx, h.db, sc)
+			// Cached per person until approvals change (or the day does: delegations run by date).
+			day := time.Now().In(a.Tenant.Location()).Format(time.DateOnly)
+			_ = h.dashboardCached(ctx, sc, "approvals.", "inbox-count:"+a.UserID.String()+":"+day, &approvalsCount,
+				func() (any, error) { return approvals.InboxCount(ctx, h.db, sc) })
 		}
 		return nil
 	})

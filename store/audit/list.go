@@ -300,15 +300,16 @@ func decodeCursor(s string) (time.Time, store.ID, error) {
 	return t, id, err
 }
 
-// LatestChange returns the id of the newest event of scope's tenant whose action starts with prefix (like
-// "inventory."), or "" when there is none. Every change writes an event in its own transaction, so this
+// LatestChange returns the id of the newest event of scope's tenant in the domain that prefix names
+// ("inventory." or "inventory": actions "inventory.*"), or "" when there is none; an index on the action's
+// domain makes it one probe per partition. Every change writes an event in its own transaction, so this
 // moves whenever the domain's data changes: caches of aggregates key on it.
 func LatestChange(ctx context.Context, db *store.DB, scope store.Scope, prefix string) (string, error) {
 	var ids []store.ID
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
 		return tx.SelectContext(ctx, &ids, `
-			SELECT id FROM audit_events WHERE tenant_id = $1 AND starts_with(action, $2)
-			ORDER BY occurred_at DESC, id DESC LIMIT 1`, scope.TenantID, prefix)
+			SELECT id FROM audit_events WHERE tenant_id = $1 AND split_part(action, '.', 1) = $2
+			ORDER BY occurred_at DESC, id DESC LIMIT 1`, scope.TenantID, strings.TrimSuffix(prefix, "."))
 	})
 	if err != nil {
 		return "", fmt.Errorf("error finding the latest %s change: %w", prefix, err)
