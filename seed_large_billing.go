@@ -30,16 +30,15 @@ const (
 func init() { benchModules = append(benchModules, seedLargeBilling) }
 
 type benchInvoiceLine struct {
-	id                    store.ID
-	desc                  string
-	qty                   billing.Qty
-	price                 int64
-	rate                  int
-	net, tax, gross       int64
-	rateName              string
-	rateID                store.ID
-	position              int
-	invoiceID, invoiceRef store.ID
+	id              store.ID
+	desc            string
+	qty             billing.Qty
+	price           int64
+	rate            int
+	net, tax, gross int64
+	rateName        string
+	rateID          store.ID
+	position        int
 }
 
 type benchInvoice struct {
