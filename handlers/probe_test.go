@@ -556,6 +556,7 @@ func TestProbeStoredPayloadsEscaped(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.inventoryA(t)
+	b.modulesA(t)
 	// Every role signs in first: a form the probe submits (a sign-in policy, say) must not lock them out.
 	clients := map[identity.Role]*client{}
 	for _, role := range probeRoles {
