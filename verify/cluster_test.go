@@ -550,11 +550,14 @@ func TestCluster(t *testing.T) {
 		require.Equal(t, strconv.Itoa(rows), c.one(c.primary, `SELECT items_created FROM inventory_imports WHERE id = $1`, id))
 		require.Equal(t, strconv.Itoa(rows), c.one(c.primary, `SELECT count(*) FROM stock_movements m JOIN inventory_items i
 			ON i.tenant_id = m.tenant_id AND i.id = m.item_id WHERE i.sku LIKE 'KILL-%'`), "one opening movement per item")
+		// Rescued, then completed. On a loaded machine the rescued attempt can itself outlive JOB_RESCUE_AFTER
+		// (30 s here) and be rescued again while it runs: the import is idempotent, so the counts above
+		// still show every row exactly once; the figure says how many attempts it took.
 		attempts := c.one(c.primary, `SELECT attempt || ':' || state FROM river_job WHERE kind = 'inventory_import' AND args->>'import_id' = $1`, id)
-		require.Equal(t, "2:completed", attempts, "rescued once, then completed")
+		require.Regexp(t, `^[2-9]:completed$`, attempts, "rescued, then completed")
 		c.requireInvariants(t)
 		figures.add(tallyRow{fault: "worker kill -9 during a 40,000-row import", injected: 1, requests: 1,
-			note: fmt.Sprintf("rescued and completed once in %s; %d items, no duplicate", rescuedIn.Round(time.Second), rows)})
+			note: fmt.Sprintf("rescued and completed in %s (attempt %s); %d items, no duplicate", rescuedIn.Round(time.Second), strings.Split(attempts, ":")[0], rows)})
 	})
 
 	t.Run("WorkerKilledDuringExportAndPDFs", func(t *testing.T) {
