@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
@@ -212,4 +213,13 @@ func TestExportNeutralisesPayloads(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestExportTimeoutCappedByRescue: River rescues a dead worker's job only after the job's timeout, so the
+// export's hour is capped by JOB_RESCUE_AFTER when that is set.
+func TestExportTimeoutCappedByRescue(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, time.Hour, (&jobs.ExportRunWorker{}).Timeout(nil))
+	require.Equal(t, 30*time.Second, (&jobs.ExportRunWorker{MaxDuration: 30 * time.Second}).Timeout(nil))
+	require.Equal(t, time.Hour, (&jobs.ExportRunWorker{MaxDuration: 3 * time.Hour}).Timeout(nil))
 }
