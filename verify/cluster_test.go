@@ -646,8 +646,10 @@ func TestCluster(t *testing.T) {
 		require.NoError(t, c.script("start-app", "1"))
 		require.Eventually(t, func() bool {
 			return c.one(c.primary, `SELECT state::text FROM exports WHERE id = $1`, export) == "done" &&
-				c.one(c.primary, `SELECT count(*) FROM billing_invoices WHERE id::text = ANY($1) AND pdf_file_id IS NULL`, ids) == "0"
-		}, 150*time.Second, 500*time.Millisecond, "not rescued: %v", must(c.sql(c.primary,
+				c.one(c.primary, `SELECT count(*) FROM billing_invoices WHERE id::text = ANY($1) AND pdf_file_id IS NULL`, ids) == "0" &&
+				c.one(c.primary, `SELECT count(*) FROM river_job WHERE kind IN ('billing_invoice_pdf', 'export_run') AND state <> 'completed'
+					AND (args->>'invoice_id' = ANY($1) OR args->>'export_id' = $2)`, ids, export) == "0"
+		}, 180*time.Second, 500*time.Millisecond, "not rescued: %v", must(c.sql(c.primary,
 			`SELECT kind || ' ' || state::text || ' attempt ' || attempt FROM river_job WHERE kind IN ('billing_invoice_pdf', 'export_run') AND state <> 'completed'`)))
 		rescuedIn := time.Since(killedAt)
 
