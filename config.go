@@ -56,7 +56,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	cfg.DatabaseURL = get("DATABASE_URL", "postgres://ledgerline_app:ledgerline_app@127.0.0.1:55432/ledgerline?sslmode=disable")
-	cfg.ReadDatabaseURL = get("READ_DATABASE_URL", "")
+	// REPORTING_DATABASE_URL is the same setting under the name the exports design used.
+	cfg.ReadDatabaseURL = get("READ_DATABASE_URL", get("REPORTING_DATABASE_URL", ""))
 	cfg.MigrateDatabaseURL = get("MIGRATE_DATABASE_URL", "postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:55432/ledgerline?sslmode=disable")
 	cfg.RedisURL = get("REDIS_URL", "redis://127.0.0.1:56379/0")
 	cfg.RedisPrefix = get("REDIS_KEY_PREFIX", "ll:")

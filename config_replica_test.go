@@ -23,6 +23,11 @@ func TestLoadConfigReplicaAndRescue(t *testing.T) {
 	require.Equal(t, "postgres://ledgerline_app:x@replica:5432/ledgerline", cfg.ReadDatabaseURL)
 	require.Equal(t, 20*time.Minute, cfg.JobRescueAfter)
 
+	// The exports design's name for the same setting.
+	cfg, err = LoadConfig(envMap(map[string]string{"REPORTING_DATABASE_URL": "postgres://ledgerline_app:x@reports:5432/ledgerline"}))
+	require.NoError(t, err)
+	require.Equal(t, "postgres://ledgerline_app:x@reports:5432/ledgerline", cfg.ReadDatabaseURL)
+
 	for name, value := range map[string]string{"READ_DATABASE_URL": "mysql://replica", "JOB_RESCUE_AFTER": "5s"} {
 		_, err := LoadConfig(envMap(map[string]string{name: value}))
 		require.Error(t, err)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -95,6 +96,8 @@ func TestAccessibility(t *testing.T) {
 		}
 		pages = append(pages, p)
 	}
+	// The approver's inbox and the list of all requests sit under Approvals; their rows lead to request pages.
+	pages = append(pages, "/approvals/inbox", "/approvals/all", "/billing/customers", "/billing/payments", "/billing/reports")
 	// The forms and records the main pages lead to. The navigation names every module; one not built in
 	// this tree yet answers 404 and is left out (the route matrix covers what is registered).
 	var more []string
@@ -112,7 +115,16 @@ func TestAccessibility(t *testing.T) {
 	pages = append(built, more...)
 	pages = append(pages, "/account", "/account/password", "/account/sessions", "/account/two-factor", "/account/tokens")
 	slices.Sort(pages)
-	for _, p := range slices.Compact(pages) {
+	pages = slices.Compact(pages)
+	// The main pages of every module are among them: a page dropped from the crawl fails here, not silently.
+	for _, want := range []string{`^/billing$`, `^/billing/invoices/[0-9a-f-]{36}$`, `^/billing/invoices/new$`, `^/billing/payments$`,
+		`^/billing/customers/[0-9a-f-]{36}$`, `^/approvals$`, `^/approvals/inbox$`, `^/approvals/[0-9a-f-]{36}$`, `^/exports$`,
+		`^/admin/webhooks$`, `^/admin/sso$`} {
+		if !slices.ContainsFunc(pages, regexp.MustCompile(want).MatchString) {
+			t.Errorf("no page matching %s among the checked pages %v", want, pages)
+		}
+	}
+	for _, p := range pages {
 		check(p)
 	}
 	for path, vs := range found {

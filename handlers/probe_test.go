@@ -6,6 +6,7 @@ package handlers_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,10 @@ import (
 	"golang.org/x/net/html"
 
 	"ledgerline/handlers"
+	"ledgerline/store"
+	"ledgerline/store/approvals"
+	"ledgerline/store/billing"
+	"ledgerline/store/exports"
 	"ledgerline/store/identity"
 )
 
@@ -189,7 +194,10 @@ func requireAccessibleBasics(t *testing.T, p crawledPage) {
 	htmlEl := elements(doc, "html")
 	require.Len(t, htmlEl, 1)
 	require.NotEmpty(t, attr(htmlEl[0], "lang"), "GET %s: <html> without lang", p.url)
-	titles := elements(doc, "title")
+	// The document's title (SVG charts carry <title> tooltips of their own, which are not it).
+	titles := findAll(doc, func(n *html.Node) bool {
+		return n.Type == html.ElementNode && n.Data == "title" && n.Parent != nil && n.Parent.Data == "head"
+	})
 	require.Len(t, titles, 1, "GET %s: <title>", p.url)
 	require.Contains(t, textOf(titles[0]), "Ledgerline", "GET %s: the title names the product", p.url)
 	require.Len(t, elements(doc, "main"), 1, "GET %s: one <main> landmark", p.url)
@@ -236,6 +244,11 @@ func TestProbeCrawlEveryRoleBothTenants(t *testing.T) {
 	b := setup(t)
 	b.inventoryA(t)
 	b.inventoryB(t)
+	// A record of every module in both tenants, so their pages are crawled and probed across tenants.
+	b.modulesA(t)
+	b.billingB(t)
+	b.approvalB(t)
+	b.exportRun(t, b.tenantB.ID, b.exportB(t))
 
 	var ownRecords int
 	for _, role := range probeRoles {
@@ -262,6 +275,18 @@ func TestProbeCrawlEveryRoleBothTenants(t *testing.T) {
 			t.Logf("%s: %d pages crawled, %d records of tenant A probed from tenant B", role, len(pages), probed)
 			if role == identity.RoleAdmin {
 				ownRecords = probed
+				// The crawl reaches every module's pages, lists and records alike, and they answer 200.
+				reached := map[string]bool{}
+				for _, p := range pages {
+					if p.res.status == http.StatusOK {
+						reached[p.route] = true
+					}
+				}
+				for _, route := range []string{"/billing", "/billing/invoices/:id", "/billing/customers/:id", "/billing/payments/:id",
+					"/billing/reports", "/approvals", "/approvals/all", "/approvals/:id", "/exports", "/exports/:id",
+					"/admin/webhooks", "/admin/sso"} {
+					require.True(t, reached[route], "the admin's crawl never opened %s", route)
+				}
 			}
 		})
 	}
@@ -531,6 +556,7 @@ func TestProbeStoredPayloadsEscaped(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.inventoryA(t)
+	b.modulesA(t)
 	// Every role signs in first: a form the probe submits (a sign-in policy, say) must not lock them out.
 	clients := map[identity.Role]*client{}
 	for _, role := range probeRoles {
@@ -675,4 +701,34 @@ func TestProbeUploadsRefused(t *testing.T) {
 		}
 	}
 	t.Logf("%d upload forms refuse the wrong type and an oversized file", len(actions))
+}
+
+// modulesA gives tenant A a record of each business module: an issued, part-paid invoice (with its tax rate
+// and customer), a submitted approval request and a finished export.
+func (b *testBundle) modulesA(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	sc := store.Scope{TenantID: b.tenantA.ID}
+	rate, err := billing.TaxRateCreate(ctx, b.db, sc, billing.TaxRateCreateParams{Name: "Standard", RateBP: 1900})
+	require.NoError(t, err)
+	cust, err := billing.CustomerCreate(ctx, b.db, sc, billing.CustomerFields{Name: "Initech", Email: "ap@initech.example", Currency: "EUR"})
+	require.NoError(t, err)
+	inv, err := billing.InvoiceCreate(ctx, b.db, sc, billing.InvoiceCreateParams{CustomerID: cust.ID})
+	require.NoError(t, err)
+	_, err = billing.InvoiceLineAdd(ctx, b.db, sc, inv.ID, 0, billing.LineParams{Description: "A work", Quantity: billing.Units(2), UnitPrice: 5000, TaxRateID: rate.ID})
+	require.NoError(t, err)
+	_, err = billing.InvoiceIssue(ctx, b.db, sc, billing.InvoiceIssueParams{ID: inv.ID})
+	require.NoError(t, err)
+	_, err = billing.PaymentRecord(ctx, b.db, sc, billing.PaymentParams{CustomerID: cust.ID, Amount: 1000, ReceivedOn: time.Now(),
+		Method: billing.MethodCash, Allocations: []billing.Allocation{{InvoiceID: inv.ID, Amount: 1000}}})
+	require.NoError(t, err)
+	emp := store.Scope{TenantID: b.tenantA.ID, ActorID: b.usersA[identity.RoleEmployee].ID}
+	r, err := approvals.RequestCreate(ctx, b.db, emp, approvals.RequestFields{Type: approvals.TypeGeneral, Title: "Acme request", Amount: 100})
+	require.NoError(t, err)
+	_, err = approvals.RequestSubmit(ctx, b.db, emp, r.ID, r.Version)
+	require.NoError(t, err)
+	x, err := exports.Create(ctx, b.db, store.Scope{TenantID: b.tenantA.ID, ActorID: b.usersA[identity.RoleAdmin].ID},
+		exports.CreateParams{Kind: exports.KindInventoryItems, Format: exports.FormatCSV})
+	require.NoError(t, err)
+	b.exportRun(t, b.tenantA.ID, x.ID)
 }

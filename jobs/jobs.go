@@ -26,6 +26,9 @@ type Deps struct {
 	Webhooks *webhooks.Guard
 	// BaseURL makes links in e-mails absolute (exports); empty gives relative links.
 	BaseURL string
+	// MaxJobDuration caps the timeout of long jobs (exports); NewClient sets it from ClientOpts.RescueAfter,
+	// because River rescues a job whose worker died only once the job's own timeout has passed.
+	MaxJobDuration time.Duration
 }
 
 // ClientOpts configures NewClient.
@@ -64,6 +67,7 @@ func NewClient(deps Deps, opts ClientOpts) (*river.Client[*sql.Tx], error) {
 		return nil, fmt.Errorf("error adding low-stock worker: %w", err)
 	}
 	// The business modules, exports and integrations add their workers in their own files.
+	deps.MaxJobDuration = opts.RescueAfter
 	for _, add := range []func(*river.Workers, Deps) error{billingWorkers, approvalsWorkers, exportsWorkers, webhooksWorkers} {
 		if err := add(workers, deps); err != nil {
 			return nil, err
