@@ -1112,11 +1112,11 @@ func (c *cluster) acmeCustomer() string {
 // issueInvoice makes a draft for customer, adds a line and issues it, as a person does in the browser; it
 // returns the invoice's id, or an error (status or transport) at the first step that failed.
 func (b *browser) issueInvoice(base, customer, tag string) (string, error) {
-	st, body, err := b.do(http.MethodGet, base+"/billing/invoices/new", nil)
+	st, _, err := b.do(http.MethodGet, base+"/billing/invoices/new", nil)
 	if err != nil || st != http.StatusOK {
 		return "", fmt.Errorf("new invoice page: %d %v", st, err)
 	}
-	st, body, err = b.do(http.MethodPost, base+"/billing/invoices", url.Values{"customer_id": {customer}, "notes": {"Made under fire " + tag}})
+	st, body, err := b.do(http.MethodPost, base+"/billing/invoices", url.Values{"customer_id": {customer}, "notes": {"Made under fire " + tag}})
 	if err != nil || st != http.StatusSeeOther {
 		return "", fmt.Errorf("create draft: %d %v %s", st, err, problemOf(body))
 	}
