@@ -163,10 +163,36 @@
     });
   }
 
+  // A table wider than its box scrolls sideways (narrow screens, wide tables): such a box must be reachable
+  // by keyboard to scroll it, and say what it holds. Boxes that fit stay out of the tab order.
+  function markScrollRegions() {
+    doc.querySelectorAll('.table-wrap').forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        wrap.setAttribute('tabindex', '0');
+        wrap.setAttribute('role', 'region');
+        if (!wrap.hasAttribute('aria-label') && !wrap.hasAttribute('aria-labelledby')) {
+          const caption = wrap.querySelector('caption');
+          const text = caption ? caption.textContent.trim() : '';
+          wrap.setAttribute('aria-label', text || 'Table');
+        }
+      } else if (wrap.getAttribute('tabindex') === '0') {
+        wrap.removeAttribute('tabindex');
+        wrap.removeAttribute('role');
+      }
+    });
+  }
+
+  function initScrollRegions() {
+    markScrollRegions();
+    doc.addEventListener('htmx:afterSettle', markScrollRegions);
+    window.addEventListener('resize', markScrollRegions);
+  }
+
   function init() {
     initNav();
     initToasts();
     initForms();
+    initScrollRegions();
   }
 
   if (doc.readyState === 'loading') {
