@@ -542,15 +542,46 @@ func itemCountQuery(p ItemListParams, tenantID store.ID) (string, []any) {
 	}
 	var q strings.Builder
 	q.WriteString(`SELECT count(*) FROM inventory_items i WHERE i.tenant_id = $1`)
+	writeItemFilters(&q, p, itemSearchText(p), arg)
+	return q.String(), args
+}
+
+// itemListQuery is the list's query without a search of three or more characters: every filter a fixed
+// SQL fragment added only when used, so the planner sees the predicates of the partial indexes.
+func itemListQuery(p ItemListParams, key itemSortKey, search string, cur *itemCursor) (string, []any) {
+	args := []any{nil}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT ` + itemColumns + `, (` + key.expr + `)::text AS sort_key FROM inventory_items i WHERE i.tenant_id = $1`)
+	writeItemFilters(&q, p, search, arg)
+	cmp, dir := ">", ""
+	if p.Desc {
+		cmp, dir = "<", " DESC"
+	}
+	if cur != nil {
+		// Spelled out rather than as a row comparison, so that the key's bound is an index condition.
+		k, id := arg(cur.key)+`::`+key.cast, arg(cur.id)+`::uuid`
+		q.WriteString(` AND ` + key.expr + ` ` + cmp + `= ` + k + ` AND (` + key.expr + ` ` + cmp + ` ` + k + ` OR i.id ` + cmp + ` ` + id + `)`)
+	}
+	q.WriteString(` ORDER BY ` + key.expr + dir + `, i.id` + dir + ` LIMIT ` + arg(p.Limit+1))
+	return q.String(), args
+}
+
+// writeItemFilters adds p's filters to a query over inventory_items i, each a fixed SQL fragment added only
+// when used, so the planner sees the predicates of the partial indexes. A search of three or more characters
+// goes through inventory_item_search, the only way to the trigram indexes under row-level security.
+func writeItemFilters(q *strings.Builder, p ItemListParams, search string, arg func(any) string) {
 	if p.Deleted {
 		q.WriteString(` AND i.deleted_at IS NOT NULL`)
 	} else {
 		q.WriteString(` AND i.deleted_at IS NULL`)
 	}
-	if s := itemSearchText(p); s != "" {
-		n := arg("%" + likeEscaper.Replace(s) + "%")
-		if len([]rune(s)) >= 3 {
-			// Long enough for the trigram indexes, which only the search function can use (see migration 00008).
+	if search != "" {
+		n := arg("%" + likeEscaper.Replace(search) + "%")
+		if len([]rune(search)) >= 3 {
 			q.WriteString(` AND i.id IN (SELECT s.id FROM inventory_item_search(` + n + `) s)`)
 		} else {
 			q.WriteString(` AND (i.sku ILIKE ` + n + ` OR i.name ILIKE ` + n + `)`)
@@ -569,52 +600,6 @@ func itemCountQuery(p ItemListParams, tenantID store.ID) (string, []any) {
 	if p.LowStock {
 		q.WriteString(` AND i.reorder_point > 0 AND i.on_hand <= i.reorder_point`)
 	}
-	return q.String(), args
-}
-
-// itemListQuery is the list's query without a search of three or more characters: every filter a fixed
-// SQL fragment added only when used, so the planner sees the predicates of the partial indexes.
-func itemListQuery(p ItemListParams, key itemSortKey, search string, cur *itemCursor) (string, []any) {
-	args := []any{nil}
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	var q strings.Builder
-	q.WriteString(`SELECT ` + itemColumns + `, (` + key.expr + `)::text AS sort_key FROM inventory_items i WHERE i.tenant_id = $1`)
-	if p.Deleted {
-		q.WriteString(` AND i.deleted_at IS NOT NULL`)
-	} else {
-		q.WriteString(` AND i.deleted_at IS NULL`)
-	}
-	if search != "" {
-		n := arg("%" + likeEscaper.Replace(search) + "%")
-		q.WriteString(` AND (i.sku ILIKE ` + n + ` OR i.name ILIKE ` + n + `)`)
-	}
-	if c := strings.TrimSpace(p.Category); c != "" {
-		q.WriteString(` AND i.category_key = ` + arg(strings.ToLower(c)))
-	}
-	if p.LocationID != nil {
-		n := arg(*p.LocationID)
-		q.WriteString(` AND EXISTS (SELECT 1 FROM stock_levels l JOIN inventory_locations loc
-			ON loc.tenant_id = l.tenant_id AND loc.id = l.location_id
-			WHERE l.tenant_id = i.tenant_id AND l.item_id = i.id AND (l.on_hand <> 0 OR l.reserved <> 0)
-			  AND (loc.id = ` + n + ` OR loc.warehouse_id = ` + n + `))`)
-	}
-	if p.LowStock {
-		q.WriteString(` AND i.reorder_point > 0 AND i.on_hand <= i.reorder_point`)
-	}
-	cmp, dir := ">", ""
-	if p.Desc {
-		cmp, dir = "<", " DESC"
-	}
-	if cur != nil {
-		// Spelled out rather than as a row comparison, so that the key's bound is an index condition.
-		k, id := arg(cur.key)+`::`+key.cast, arg(cur.id)+`::uuid`
-		q.WriteString(` AND ` + key.expr + ` ` + cmp + `= ` + k + ` AND (` + key.expr + ` ` + cmp + ` ` + k + ` OR i.id ` + cmp + ` ` + id + `)`)
-	}
-	q.WriteString(` ORDER BY ` + key.expr + dir + `, i.id` + dir + ` LIMIT ` + arg(p.Limit+1))
-	return q.String(), args
 }
 
 // itemSearchPageQuery is the list's query with a search of three or more characters. ILIKE is not
