@@ -36,6 +36,7 @@ type Config struct {
 	WebhookAllowHosts  []string      // WEBHOOK_ALLOW_HOSTS: hosts, IPs or CIDRs webhooks may reach though private
 	WebhookHTTPS       bool          // WEBHOOK_REQUIRE_HTTPS: refuse http:// endpoints (default: when BASE_URL is https)
 	JobRescueAfter     time.Duration // JOB_RESCUE_AFTER: a job running this long has a dead worker; 0 = River's 1h
+	PprofAddr          string        // PPROF_ADDR: a private listener for Go's profiler; empty = none
 }
 
 // devDataKey is the development key used when DATA_KEY is unset. Production must set its own.
@@ -181,6 +182,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if get("JOB_RESCUE_AFTER", "") != "" {
 		cfg.JobRescueAfter = durVar("JOB_RESCUE_AFTER", "", 10*time.Second)
+	}
+	cfg.PprofAddr = get("PPROF_ADDR", "")
+	if cfg.PprofAddr != "" {
+		if host, _, err := net.SplitHostPort(cfg.PprofAddr); err != nil {
+			bad("PPROF_ADDR", "want host:port, e.g. 127.0.0.1:6060")
+		} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			// The profiler shows memory contents and costs CPU on demand: never on a public interface.
+			bad("PPROF_ADDR", "want a loopback address such as 127.0.0.1:6060 (reach it over SSH)")
+		}
 	}
 	switch cfg.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -34,3 +34,21 @@ func TestLoadConfigReplicaAndRescue(t *testing.T) {
 		require.Contains(t, err.Error(), name+":")
 	}
 }
+
+// The profiler listens only where an operator reaches it over SSH.
+func TestLoadConfigPprof(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig(envMap(nil))
+	require.NoError(t, err)
+	require.Empty(t, cfg.PprofAddr, "no profiler unless asked for")
+	for _, ok := range []string{"127.0.0.1:6060", "localhost:6060", "[::1]:6060"} {
+		cfg, err := LoadConfig(envMap(map[string]string{"PPROF_ADDR": ok}))
+		require.NoError(t, err, ok)
+		require.Equal(t, ok, cfg.PprofAddr)
+	}
+	for _, bad := range []string{"0.0.0.0:6060", ":6060", "10.0.0.5:6060", "6060"} {
+		_, err := LoadConfig(envMap(map[string]string{"PPROF_ADDR": bad}))
+		require.Error(t, err, bad)
+		require.Contains(t, err.Error(), "PPROF_ADDR:")
+	}
+}

@@ -218,6 +218,13 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 			return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 		}
 	}
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 	if cfg.Workers > 0 {
 		if err := client.Start(ctx); err != nil {
 			return fmt.Errorf("error starting River: %w", err)

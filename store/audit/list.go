@@ -301,15 +301,21 @@ func decodeCursor(s string) (time.Time, store.ID, error) {
 }
 
 // LatestChange returns the id of the newest event of scope's tenant in the domain that prefix names
-// ("inventory." or "inventory": actions "inventory.*"), or "" when there is none; an index on the action's
-// domain makes it one probe per partition. Every change writes an event in its own transaction, so this
-// moves whenever the domain's data changes: caches of aggregates key on it.
+// ("inventory." or "inventory": actions "inventory.*") within the last changeWindow, or "" when there is
+// none; an index on the action's domain makes it one probe in the one or two monthly partitions the window
+// touches (the bound prunes the others when the statement starts). Every change writes an event in its
+// own transaction, so this moves whenever the domain's data changes: caches of aggregates key on it. The
+// window keeps that true as long as the caches live shorter than it: a change always yields a new id, and
+// a domain quiet for longer than the window reads "", which no cache entry from before can still hold.
 func LatestChange(ctx context.Context, db *store.DB, scope store.Scope, prefix string) (string, error) {
 	var ids []store.ID
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
 		return tx.SelectContext(ctx, &ids, `
-			SELECT id FROM audit_events WHERE tenant_id = $1 AND split_part(action, '.', 1) = $2
-			ORDER BY occurred_at DESC, id DESC LIMIT 1`, scope.TenantID, strings.TrimSuffix(prefix, "."))
+			SELECT id FROM audit_events
+			WHERE tenant_id = $1 AND split_part(action, '.', 1) = $2
+			  AND occurred_at > now() - make_interval(secs => $3) AND occurred_at < now() + interval '1 day'
+			ORDER BY occurred_at DESC, id DESC LIMIT 1`,
+			scope.TenantID, strings.TrimSuffix(prefix, "."), ChangeWindow.Seconds())
 	})
 	if err != nil {
 		return "", fmt.Errorf("error finding the latest %s change: %w", prefix, err)
