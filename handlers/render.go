@@ -58,7 +58,7 @@ func (h *Handler) shell(c echo.Context, title string) layout.Shell {
 	// the page's own when it has one (readShared). They are a best effort: a failure only hides a badge.
 	approvalsCount := 0
 	sc := a.Scope(requestIDFrom(ctx), c.RealIP())
-	_ = h.db.InTenantShared(ctx, sc, func(ctx context.Context) error {
+	_ = h.db.InTenantSharedAs(ctx, sc, string(a.Role), func(ctx context.Context) error {
 		s.Actor.Unread, _ = notify.UnreadCount(ctx, h.db, sc)
 		if a.Can(identity.ApprovalsDecide) {
 			// Cached per person until approvals change (or the day does: delegations run by date).
@@ -278,13 +278,14 @@ func fieldErrors(err error, order ...string) []ui.FieldError {
 	return out
 }
 
-// readShared runs fn, the store reads of one page, in one transaction (store.InTenantShared): the reads
-// share one BEGIN, scope, permission check and COMMIT instead of paying for each. fn must use the context it
+// readShared runs fn, the store reads of one page, in one transaction (store.InTenantSharedAs): the reads
+// share one BEGIN, scope and COMMIT instead of paying for each, and check permissions against the role the
+// request's actor was loaded with. fn must use the context it
 // is given (the request's context carries it too while fn runs) and only read; render after it returns.
 func (h *Handler) readShared(c echo.Context, fn func(ctx context.Context) error) error {
 	req := c.Request()
 	defer c.SetRequest(req)
-	return h.db.InTenantShared(req.Context(), scope(c), func(ctx context.Context) error {
+	return h.db.InTenantSharedAs(req.Context(), scope(c), string(actorFrom(req.Context()).Role), func(ctx context.Context) error {
 		c.SetRequest(req.WithContext(ctx))
 		return fn(ctx)
 	})

@@ -65,4 +65,21 @@ func TestInTenantShared(t *testing.T) {
 			})
 		}))
 	})
+
+	t.Run("AsSeedsTheRequestsRole", func(t *testing.T) {
+		sc := store.Scope{TenantID: a, ActorID: store.NewID()}
+		require.NoError(t, tb.db.InTenantSharedAs(ctx, sc, "manager", func(ctx context.Context) error {
+			pid1, tx1 := backend(ctx, sc)
+			pid2, tx2 := backend(ctx, sc)
+			require.Equal(t, []any{pid1, tx1}, []any{pid2, tx2}, "one transaction, as InTenantShared")
+			return tb.db.InTenant(ctx, sc, func(tx *store.Tx) error {
+				require.Equal(t, "manager", tx.ActorRole(), "the role the request was loaded with")
+				return nil
+			})
+		}))
+		require.NoError(t, tb.db.InTenant(ctx, sc, func(tx *store.Tx) error {
+			require.Empty(t, tx.ActorRole(), "outside, transactions read the role themselves")
+			return nil
+		}))
+	})
 }

@@ -186,6 +186,21 @@ func (db *DB) InTenantShared(ctx context.Context, scope Scope, fn func(ctx conte
 	})
 }
 
+// InTenantSharedAs is InTenantShared for a request whose actor's role was read from the database at its
+// start (identity.ActorLoad, a moment before): the shared reads take that role for their permission checks
+// instead of reading it again. Each statement of a READ COMMITTED transaction sees the latest commits
+// anyway, so a check one statement earlier in the same transaction is no more current than one at the
+// start of the request. Writes (InTenant outside a shared transaction) still read the role themselves.
+func (db *DB) InTenantSharedAs(ctx context.Context, scope Scope, role string, fn func(ctx context.Context) error) error {
+	if db.sharedTx(ctx, scope) != nil {
+		return fn(ctx)
+	}
+	return db.InTenant(ctx, scope, func(tx *Tx) error {
+		tx.memo = &txMemo{role: role}
+		return fn(context.WithValue(ctx, sharedTxKey{}, tx))
+	})
+}
+
 // sharedTx returns the transaction of an enclosing InTenantShared that scope may join.
 func (db *DB) sharedTx(ctx context.Context, scope Scope) *Tx {
 	tx, _ := ctx.Value(sharedTxKey{}).(*Tx)
