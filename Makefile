@@ -10,6 +10,8 @@ MAIL_PORT   ?= 58025
 OWNER_URL    = postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:$(PG_PORT)
 APP_URL      = postgres://ledgerline_app:ledgerline_app@127.0.0.1:$(PG_PORT)
 BIN         := bin/ledgerline
+# The stability run of make bench (mixed profile at 64 clients); BENCH_SOAK=0 skips it.
+BENCH_SOAK  ?= 10m
 # Static analysis through the Go toolchain, at pinned versions (suppressions carry their reason inline).
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOSEC       := github.com/securego/gosec/v2/cmd/gosec@v2.30.0
@@ -33,7 +35,9 @@ BENCH_MIGRATE_DATABASE_URL = $(OWNER_URL)/ledgerline_bench?sslmode=disable
 
 ## bench: store benchmarks, then the load harness (bench/loadgen): bench data via `ledgerline seed --scale large`
 ## (once; reused), the Fortunes floor and pgbench -S, every screen at 1, 16 and 64 clients; report in
-## bench/results/latest.md. BENCH_FLAGS passes options, e.g. BENCH_FLAGS='-duration 30s -scenarios items-search'.
+## bench/results/latest.md. Also the middleware overhead and River no-op benchmarks (Go benchmarks, read into the
+## report) and a stability run of BENCH_SOAK (10m; BENCH_SOAK=0 skips it). BENCH_FLAGS passes options, e.g.
+## BENCH_FLAGS='-duration 30s -scenarios items-search' or BENCH_FLAGS='-soak 2m'.
 .PHONY: run test bench stop services assets generate check-generated build migrate seed test-setup browser vet clean cluster cluster-stop verify fuzz
 
 ## run: start PostgreSQL, Redis and mailpit under .data/, migrate, seed, serve on http://localhost:8080
@@ -64,6 +68,11 @@ bench: services build
 		$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./store/inventory/ ./store/approvals/ | tee bench/results/store-latest.txt
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' \
 		$(GO) test -run '^$$' -bench Export -benchtime 1x -timeout 30m ./store/exports/ ./jobs/ | tee bench/results/exports-latest.txt
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' REDIS_URL='redis://127.0.0.1:$(REDIS_PORT)/2' \
+		$(GO) test -run '^$$' -bench MiddlewareOverhead -benchtime 5000x ./handlers/ | tee bench/results/overhead-latest.txt
+	# River's throughput as a dedicated job instance runs it (`ledgerline worker` with RIVER_WORKERS=100).
+	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' RIVER_WORKERS=100 \
+		$(GO) test -run '^$$' -bench 'RiverNoop|RiverStart' -benchtime 1x ./jobs/ | tee bench/results/river-latest.txt
 	@scripts/services.sh start ledgerline_bench
 	DATABASE_URL='$(BENCH_DATABASE_URL)' MIGRATE_DATABASE_URL='$(BENCH_MIGRATE_DATABASE_URL)' $(BIN) migrate
 	DATABASE_URL='$(BENCH_DATABASE_URL)' MIGRATE_DATABASE_URL='$(BENCH_MIGRATE_DATABASE_URL)' $(BIN) seed --scale large
@@ -71,6 +80,7 @@ bench: services build
 	$(GO) build -o bin/loadgen ./bench/loadgen
 	bin/loadgen -bin $(BIN) -fortunes bin/fortunes -db '$(BENCH_DATABASE_URL)' -owner-db '$(BENCH_MIGRATE_DATABASE_URL)' \
 		-redis 'redis://127.0.0.1:$(REDIS_PORT)/2' -pgbench "$$(command -v pgbench || echo /usr/lib/postgresql/15/bin/pgbench)" \
+		-go-bench bench/results/overhead-latest.txt,bench/results/river-latest.txt -soak $(BENCH_SOAK) \
 		-out bench/results/latest.md $(BENCH_FLAGS)
 	@echo "Report: bench/results/latest.md"
 

@@ -72,8 +72,14 @@ type Handler struct {
 
 // New builds the Echo server with its middleware and the whole route table.
 func New(d Deps) (*echo.Echo, error) {
+	_, e, err := newServer(d)
+	return e, err
+}
+
+// newServer is New, also returning the Handler, for benchmarks that mount a route behind its middleware.
+func newServer(d Deps) (*Handler, *echo.Echo, error) {
 	if d.DB == nil || d.Redis == nil || d.Logger == nil || d.BaseURL == nil {
-		return nil, fmt.Errorf("handlers.New: DB, Redis, Logger and BaseURL are required")
+		return nil, nil, fmt.Errorf("handlers.New: DB, Redis, Logger and BaseURL are required")
 	}
 	if d.RedisPrefix == "" {
 		d.RedisPrefix = "ll:"
@@ -90,7 +96,7 @@ func New(d Deps) (*echo.Echo, error) {
 	}
 	m, err := newMetrics(reg, d.DB)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	h := &Handler{
 		db:         d.DB,
@@ -114,7 +120,7 @@ func New(d Deps) (*echo.Echo, error) {
 	}
 	h.sessions = newSessionManager(d)
 	if h.jobs, err = newJobsMonitor(d.Context, d.DB, d.Jobs, d.Logger); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	e := echo.New()
@@ -132,7 +138,7 @@ func New(d Deps) (*echo.Echo, error) {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
 	h.routes(e)
-	return e, nil
+	return h, e, nil
 }
 
 // ServeHTTP-compatible check for tests and main.

@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +43,9 @@ type config struct {
 	skipPgbench      bool
 	deepPages        int
 	fortConn         int
+	soak, soakEvery  time.Duration
+	drainLimit       time.Duration
+	goBench          []string
 }
 
 func main() {
@@ -72,7 +76,15 @@ func run(ctx context.Context) error {
 	flag.StringVar(&env, "app-env", "", "extra environment for the app, comma-separated K=V")
 	flag.IntVar(&cfg.deepPages, "deep", 60, "pages to walk for the deep-page cursors")
 	flag.IntVar(&cfg.fortConn, "fortunes-conns", 16, "Fortunes pool size")
+	flag.DurationVar(&cfg.soak, "soak", 0, "stability run after the mixed profile (and only with it): the mix at the largest client count for this long (0: none)")
+	flag.DurationVar(&cfg.soakEvery, "soak-every", 15*time.Second, "how often the stability run reads the app's /metrics")
+	flag.DurationVar(&cfg.drainLimit, "drain", 2*time.Minute, "longest wait for River's backlog before a step that measures job latency")
+	var goBench string
+	flag.StringVar(&goBench, "go-bench", "", "`go test -bench` outputs to put in the report (comma-separated; middleware overhead, River)")
 	flag.Parse()
+	if goBench != "" {
+		cfg.goBench = strings.Split(goBench, ",")
+	}
 	for _, c := range strings.Split(clients, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
 		if err != nil || n < 1 {
@@ -91,6 +103,10 @@ func run(ctx context.Context) error {
 	}
 
 	rep := &report{started: time.Now().UTC(), cfg: cfg, machine: machineInfo()}
+	var err error
+	if rep.goBench, err = readGoBenchmarks(cfg.goBench); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err != nil {
 		return err
 	}
@@ -165,6 +181,13 @@ func run(ctx context.Context) error {
 		}
 		sr := scenarioResult{sc: sc}
 		for _, n := range cfg.clients {
+			if sc.name == "approval-decide" {
+				// Generously more than measured (40/s at 1 client, 195/s at 16 on a quiet machine); what is
+				// left over waits in the inbox for the next run.
+				if err := prepareDecisions(ctx, cfg, fx, pools["employee"], min(n, 8)*50); err != nil {
+					return err
+				}
+			}
 			before, _ := scrapeMetrics(ctx, app.base)
 			res := measure(ctx, cfg, pools[sc.role][:n], fx, sc.op, app.pid)
 			after, _ := scrapeMetrics(ctx, app.base)
@@ -178,31 +201,93 @@ func run(ctx context.Context) error {
 	if cfg.only == nil || cfg.only["mixed"] {
 		sr := scenarioResult{sc: scenario{name: "mixed", title: "Mixed profile (weighted mix of the scenarios above)"}}
 		for _, n := range cfg.clients {
-			// Client i is person i of each role: it runs each picked scenario in that role's session i
-			// (employees' and managers' inventory work, finance's invoices, the admin's and managers' approvals).
-			sessions := make([]*session, n)
-			index := map[*session]int{}
-			for i := range sessions {
-				sessions[i] = pools["employee"][i]
-				index[sessions[i]] = i
+			sessions, op := mixedClients(pools, scenarios, n)
+			// One decision in ~120 operations; a few a second at most.
+			if err := prepareDecisions(ctx, cfg, fx, pools["employee"], 4); err != nil {
+				return err
 			}
-			op := mixedOp(scenarios, func(s *session, role string) *session { return pools[role][index[s]] })
+			// The decide scenario leaves thousands of e-mails behind: measure the mix's own job latency.
+			if _, left, err := drainJobs(ctx, cfg.ownerURL, cfg.drainLimit); err != nil {
+				return err
+			} else if left > 0 {
+				rep.notes = append(rep.notes, fmt.Sprintf("The mixed step at %d clients began with %d River jobs still due after waiting %s.", n, left, cfg.drainLimit))
+			}
 			before, _ := scrapeMetrics(ctx, app.base)
 			res := measure(ctx, cfg, sessions, fx, op, app.pid)
 			after, _ := scrapeMetrics(ctx, app.base)
 			res.statements = after.statementsPerRequest(before)
 			sr.steps = append(sr.steps, res)
 			fmt.Fprintf(os.Stderr, "%-14s %3d clients: %s\n", "mixed", n, res.short())
+			jl, err := jobStartLatency(ctx, cfg.ownerURL, res.from, res.to, 3*time.Second)
+			if err != nil {
+				return err
+			}
+			rep.mixedJobs = append(rep.mixedJobs, stepJobs{clients: n, jobs: jl})
+			fmt.Fprintf(os.Stderr, "%-14s %3d clients: %d page jobs, start p50 %.1f ms p95 %.1f ms, %d not started\n",
+				"mixed jobs", n, jl.jobs, ms(jl.p50), ms(jl.p95), jl.notStarted)
 		}
 		rep.scenarios = append(rep.scenarios, sr)
+
+		if cfg.soak > 0 {
+			n := slices.Max(cfg.clients)
+			sessions, op := mixedClients(pools, scenarios, n)
+			soakCfg := cfg
+			soakCfg.warmup, soakCfg.duration = 0, cfg.soak
+			if err := prepareDecisions(ctx, soakCfg, fx, pools["employee"], 3); err != nil {
+				return err
+			}
+			drained, left, err := drainJobs(ctx, cfg.ownerURL, cfg.drainLimit)
+			if err != nil {
+				return err
+			}
+			if left > 0 {
+				rep.notes = append(rep.notes, fmt.Sprintf("The stability run began with %d River jobs still due after waiting %s.", left, cfg.drainLimit))
+			}
+			fmt.Fprintf(os.Stderr, "stability run: mixed profile, %d clients, %s\n", n, cfg.soak)
+			before, _ := scrapeMetrics(ctx, app.base)
+			sk := soak(ctx, cfg, app.base, sessions, fx, op, app.pid, cfg.soak, cfg.soakEvery)
+			after, _ := scrapeMetrics(ctx, app.base)
+			sk.step.statements = after.statementsPerRequest(before)
+			sk.drained = drained
+			jl, err := jobStartLatency(ctx, cfg.ownerURL, sk.step.from, sk.step.to, 3*time.Second)
+			if err != nil {
+				return err
+			}
+			sk.jobs = &jl
+			rep.soak = &sk
+			fmt.Fprintf(os.Stderr, "stability run: %s\n", sk.step.short())
+		}
 	}
 	rep.appPeakRSS = peakRSS(app.pid)
 	rep.notes = append(rep.notes,
-		"Not measured by this harness yet (issue 9): the middleware overhead against the floor route behind the app's middleware, "+
-			"River no-op job throughput and job start latency under load, and a 10-minute stability run (goroutines and heap).",
 		"Exports and webhooks have no scenarios yet; see bench/README.md for how a module adds its data and scenarios.")
 	rep.finished = time.Now().UTC()
 	return rep.write(cfg.out)
+}
+
+// prepareDecisions tops up the admin's inbox for a step of cfg's length at up to perSecond decisions
+// (topUpApprovals). The River jobs of the new requests (e-mails, events) are left to the drain before the
+// steps that measure job latency: the decide scenario makes more of them itself than River works off.
+func prepareDecisions(ctx context.Context, cfg config, fx *fixture, employees []*session, perSecond int) error {
+	need := perSecond * int((cfg.warmup+cfg.duration).Seconds()+1)
+	added, err := topUpApprovals(ctx, fx.mod, employees, need)
+	if added > 0 {
+		fmt.Fprintf(os.Stderr, "approvals: submitted %d requests for the admin to decide\n", added)
+	}
+	return err
+}
+
+// mixedClients are n clients of the mixed profile. Client i is person i of each role: it runs each picked
+// scenario in that role's session i (employees' and managers' inventory work, finance's invoices, the
+// admin's and managers' approvals).
+func mixedClients(pools map[string][]*session, scenarios []scenario, n int) ([]*session, func(context.Context, *session, *rand.Rand, *fixture) error) {
+	sessions := make([]*session, n)
+	index := map[*session]int{}
+	for i := range sessions {
+		sessions[i] = pools["employee"][i]
+		index[sessions[i]] = i
+	}
+	return sessions, mixedOp(scenarios, func(s *session, role string) *session { return pools[role][index[s]] })
 }
 
 // mixedOp picks a scenario by weight for each operation.

@@ -22,6 +22,7 @@ type stepResult struct {
 	errors     int
 	firstError string
 	elapsed    time.Duration
+	from, to   time.Time // the measured part of the step
 	p50, p95   time.Duration
 	p99, max   time.Duration
 	peakRSS    int64 // bytes, sampled during the step
@@ -95,6 +96,7 @@ func measure(ctx context.Context, cfg config, sessions []*session, fx *fixture,
 	}
 	wg.Wait()
 	res.elapsed = time.Since(measureFrom)
+	res.from, res.to = measureFrom, time.Now()
 	close(stopSampling)
 	res.peakRSS = <-sampled
 	res.busyShare = readCPU().busySince(cpuBefore)
@@ -178,9 +180,13 @@ func loadAverage() float64 {
 	return v
 }
 
-// appMetrics are the counters of the app's /metrics that the report needs, summed over routes other than
-// /metrics itself.
-type appMetrics struct{ requests, statements float64 }
+// appMetrics are the counters of the app's /metrics that the report needs (requests and statements summed
+// over routes other than /metrics itself) and the process's gauges the stability run samples.
+type appMetrics struct {
+	requests, statements float64
+	goroutines           float64
+	heapInuse, rss       float64 // bytes
+}
 
 func scrapeMetrics(ctx context.Context, base string) (appMetrics, error) {
 	var m appMetrics
@@ -200,6 +206,12 @@ func scrapeMetrics(ctx context.Context, base string) (appMetrics, error) {
 			into = &m.requests
 		case strings.HasPrefix(line, "ledgerline_db_statements_total{"):
 			into = &m.statements
+		case strings.HasPrefix(line, "go_goroutines "):
+			into = &m.goroutines
+		case strings.HasPrefix(line, "go_memstats_heap_inuse_bytes "):
+			into = &m.heapInuse
+		case strings.HasPrefix(line, "process_resident_memory_bytes "):
+			into = &m.rss
 		default:
 			continue
 		}

@@ -21,6 +21,7 @@ var (
 	reVersion      = regexp.MustCompile(`name="version" value="(\d+)"`)
 	reTaxRate      = regexp.MustCompile(`(?s)<select[^>]*name="tax_rate_id"[^>]*>.*?<option value="([0-9a-f-]{36})"`)
 	reInvoicePath  = regexp.MustCompile(`^/billing/invoices/([0-9a-f-]{36})$`)
+	reRequestPath  = regexp.MustCompile(`^/approvals/([0-9a-f-]{36})$`)
 )
 
 // moduleFixture is what the billing and approvals scenarios pick from.
@@ -45,7 +46,80 @@ func (m *moduleFixture) nextDecision() string {
 	return m.decide[m.decided-1]
 }
 
-var errInboxEmpty = errors.New("the admin's inbox is empty: every pending request of the bench data is decided (reseed approvals)")
+// undecided is how many requests of the admin's inbox the decide scenario has not handed out yet.
+func (m *moduleFixture) undecided() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.decide) - m.decided
+}
+
+var errInboxEmpty = errors.New("the admin's inbox is empty: the top-up before the step was too small for the decisions it made")
+
+// topUpApprovals makes sure the admin's inbox holds at least need requests the decide scenario has not
+// handed out: employees create and submit general requests through the app's form ("Save and submit",
+// no amount), as many as are missing. The large tenant's departments have no manager, so the first
+// (and, without an amount, only) step of the route goes to the administrators standing in (planRoute), and
+// the admin can approve each at once. Repeated runs thus never run dry: every decision the bench makes
+// was first asked for by a bench request. It returns how many requests it added.
+func topUpApprovals(ctx context.Context, m *moduleFixture, employees []*session, need int) (int, error) {
+	missing := need - m.undecided()
+	if missing <= 0 {
+		return 0, nil
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		added []string
+		first error
+	)
+	work := make(chan int)
+	for _, s := range employees[:min(16, len(employees))] {
+		wg.Go(func() {
+			for n := range work {
+				id, err := requestSubmit(ctx, s, n)
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+				}
+				if err == nil {
+					added = append(added, id)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for n := range missing {
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed || ctx.Err() != nil {
+			break
+		}
+		work <- n
+	}
+	close(work)
+	wg.Wait()
+	m.mu.Lock()
+	m.decide = append(m.decide, added...)
+	m.mu.Unlock()
+	if first != nil {
+		return len(added), fmt.Errorf("topping up the admin's inbox (%d of %d added): %w", len(added), missing, first)
+	}
+	return len(added), ctx.Err()
+}
+
+// requestSubmit creates and submits one general request as s, through the new-request form.
+func requestSubmit(ctx context.Context, s *session, n int) (string, error) {
+	if err := s.post(ctx, "/approvals", url.Values{"type": {"general"}, "title": {fmt.Sprintf("Bench request %d", n)},
+		"description": {"Created by the benchmark for the admin to decide."}, "then": {"submit"}}); err != nil {
+		return "", err
+	}
+	m := reRequestPath.FindStringSubmatch(s.location)
+	if m == nil {
+		return "", fmt.Errorf("submitting a request redirected to %q", s.location)
+	}
+	return m[1], nil
+}
 
 // Invoice list filters, as a finance clerk narrows the list.
 var invoiceQueries = []url.Values{
