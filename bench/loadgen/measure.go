@@ -27,8 +27,9 @@ type stepResult struct {
 	p99, max   time.Duration
 	peakRSS    int64 // bytes, sampled during the step
 	statements float64
-	load1      float64 // the machine's 1-minute load average at the end of the step
-	busyShare  float64 // share of the machine's CPU time busy during the step (all processes)
+	load1      float64  // the machine's 1-minute load average at the end of the step
+	busyShare  float64  // share of the machine's CPU time busy during the step (all processes)
+	cpu        cpuSplit // CPU ms per request by process family over the measured part
 }
 
 func (r stepResult) throughput() float64 {
@@ -62,6 +63,11 @@ func measure(ctx context.Context, cfg config, sessions []*session, fx *fixture,
 	sampled := make(chan int64)
 	go func() { sampled <- sampleRSS(pid, stopSampling) }()
 	cpuBefore := readCPU()
+	splitBefore := make(chan cpuSplit, 1)
+	go func() {
+		time.Sleep(time.Until(measureFrom))
+		splitBefore <- readSplit(pid)
+	}()
 	for i, s := range sessions {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(i), uint64(start.UnixNano())))
@@ -102,6 +108,7 @@ func measure(ctx context.Context, cfg config, sessions []*session, fx *fixture,
 	res.busyShare = readCPU().busySince(cpuBefore)
 	res.load1 = loadAverage()
 	res.ops = len(latencies)
+	res.cpu = readSplit(pid).perRequest(<-splitBefore, res.ops)
 	slices.Sort(latencies)
 	if n := len(latencies); n > 0 {
 		pct := func(p float64) time.Duration { return latencies[min(n-1, int(float64(n)*p))] }

@@ -137,6 +137,7 @@ func (r *report) write(path string) error {
 		}
 		p("\n")
 	}
+	r.writeCPU(p)
 	r.writeOverhead(p)
 	r.writeJobs(p)
 	r.writeSoak(p)
@@ -390,4 +391,49 @@ func (r *report) writeTargets(p func(string, ...any)) {
 		length = fmt.Sprintf("; a %s run, shorter than the target's 10 minutes", r.soak.step.elapsed.Round(time.Second))
 	}
 	p("- No growth of goroutines and heap over a 10-minute mixed run (%d clients): %s (%s%s)\n", r.soak.step.clients, verdict, detail, length)
+}
+
+// writeCPU is where each step's CPU time went, per request, at 16 clients (or the nearest client count
+// measured), the floor first: the throughput ratios follow from these costs on a machine that is busy.
+func (r *report) writeCPU(p func(string, ...any)) {
+	at := func(steps []stepResult) (stepResult, bool) {
+		var best stepResult
+		found := false
+		for _, s := range steps {
+			if !found || abs(s.clients-16) < abs(best.clients-16) {
+				best, found = s, true
+			}
+		}
+		return best, found
+	}
+	fl, ok := at(r.floor)
+	if !ok {
+		return
+	}
+	p("## Where the CPU goes\n\n")
+	p("CPU milliseconds per request during each measured step at %d clients, by process family (from /proc: the server under test, every PostgreSQL backend, Redis, this load generator, everything else). ", fl.clients)
+	p("On a machine whose cores are all busy, throughput is about the cores divided by the total; the floor's total against a screen's is the most that screen's `vs floor` can be.\n\n")
+	p("| step | server | PostgreSQL | Redis | load generator | other | total | floor / total |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	floorTotal := fl.cpu.total()
+	row := func(name string, c cpuSplit) {
+		share := ""
+		if t := c.total(); t > 0 && floorTotal > 0 {
+			share = fmt.Sprintf("%.0f %%", 100*floorTotal/t)
+		}
+		p("| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %s |\n", name, c[famServer], c[famPostgres], c[famRedis], c[famLoadgen], c[famOther], c.total(), share)
+	}
+	row("Fortunes (floor)", fl.cpu)
+	for _, sr := range r.scenarios {
+		if s, ok := at(sr.steps); ok {
+			row(fmt.Sprintf("%s (`%s`)", sr.sc.title, sr.sc.name), s.cpu)
+		}
+	}
+	p("\n")
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

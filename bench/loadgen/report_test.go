@@ -57,3 +57,33 @@ func TestReportTargets(t *testing.T) {
 	require.Contains(t, got, "- Server memory < 300 MB at 64 clients: **misses** by 100 MB (400 MB peak (VmHWM over the whole run); this run went up to 16 clients only)")
 	require.Contains(t, got, "over a 10-minute mixed run: **not measured** (run with `-soak 10m`)")
 }
+
+// TestReportCPU checks the table of CPU per request: the floor's row, each screen at the client count
+// nearest 16, and the floor's share of each screen's total.
+func TestReportCPU(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "latest.md")
+	r := &report{
+		cfg:   config{clients: []int{1, 16}},
+		floor: []stepResult{{clients: 1, cpu: cpuSplit{1, 1}}, {clients: 16, cpu: cpuSplit{0.05, 0.04, 0, 0.01}}},
+		scenarios: []scenarioResult{{sc: scenario{name: "items-first", title: "Items"},
+			steps: []stepResult{{clients: 1, cpu: cpuSplit{9}}, {clients: 16, cpu: cpuSplit{0.4, 0.5, 0.02, 0.05, 0.03}}}}},
+	}
+	require.NoError(t, r.write(path))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, string(b), "| Fortunes (floor) | 0.050 | 0.040 | 0.000 | 0.010 | 0.000 | 0.100 | 100 % |")
+	require.Contains(t, string(b), "| Items (`items-first`) | 0.400 | 0.500 | 0.020 | 0.050 | 0.030 | 1.000 | 10 % |")
+}
+
+// TestReadSplit reads this process's own CPU time from /proc under the load generator's family.
+func TestReadSplit(t *testing.T) {
+	t.Parallel()
+	before := readSplit(-1)
+	for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); {
+	}
+	after := readSplit(-1)
+	require.Greater(t, after[famLoadgen], before[famLoadgen], "the busy loop counts as the load generator's")
+	per := after.perRequest(before, 10)
+	require.Greater(t, per[famLoadgen], 0.0)
+}
