@@ -64,19 +64,6 @@ func (d Decision) Who() string {
 	return d.DecidedByName
 }
 
-func decisionsTx(ctx context.Context, tx *store.Tx, id store.ID, round int) ([]Decision, error) {
-	var out []Decision
-	if err := tx.SelectContext(ctx, &out, `
-		SELECT d.id, d.round, d.position, d.approver_id, ua.name AS approver_name, d.decided_by, ub.name AS decided_by_name,
-		       d.decision, d.comment, d.created_at
-		FROM approval_decisions d JOIN users ua ON ua.id = d.approver_id JOIN users ub ON ub.id = d.decided_by
-		WHERE d.tenant_id = $1 AND d.request_id = $2 AND d.round = $3 ORDER BY d.created_at, d.id`,
-		tx.Scope.TenantID, id, round); err != nil {
-		return nil, fmt.Errorf("error loading decisions of %s: %w", id, err)
-	}
-	return out, nil
-}
-
 // RequestApprovedArgs hands an approved purchase request to inventory: a worker in jobs/ expects the goods
 // of its item lines. It is inserted in the transaction of the final approval, so it exists exactly once
 // when that decision does.
@@ -191,7 +178,11 @@ func stepDecideTx(ctx context.Context, tx *store.Tx, p DecideParams, now time.Ti
 	if err != nil {
 		return nil, fmt.Errorf("error recording decision on %s: %w", r.ID, err)
 	}
-	d.ApproverName, d.DecidedByName = memberName(ctx, tx, principal), memberName(ctx, tx, actor)
+	// The principal is an approver of the step, loaded with it; so is the actor, unless acting for someone.
+	d.ApproverName, d.DecidedByName = step.approverName(principal), step.approverName(actor)
+	if !slices.Contains(step.approverIDs(), actor) {
+		d.DecidedByName = memberName(ctx, tx, actor)
+	}
 	step.Decisions = append(step.Decisions, d)
 
 	final := Status("")
@@ -218,7 +209,8 @@ func stepDecideTx(ctx context.Context, tx *store.Tx, p DecideParams, now time.Ti
 			if err != nil {
 				return nil, err
 			}
-			if err := stepActivate(ctx, tx, r, r.Round, step.Position+1, s.Calendar(loc), now); err != nil {
+			next := steps[step.Position]
+			if err := stepActivate(ctx, tx, r, r.Round, next.Position, next.SLAHours, next.approverIDs(), s.Calendar(loc), now); err != nil {
 				return nil, err
 			}
 		} else {
