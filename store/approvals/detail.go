@@ -149,31 +149,41 @@ type InboxResult struct {
 }
 
 // inboxWaiting is, for each person in $2 (the actor $3 and whoever delegated to them today), that person's
-// waiting items in inbox order, at most $4 each: approver rows whose waiting_since is set (the step is
-// active and no decision counts for them; kept by the triggers of migration 00021), on requests not the
-// actor's own and steps the actor has not decided on already (for anyone). Each person's rows come from one
-// range of approval_step_approvers_waiting_idx, so a page reads a page of index entries per person, not every
-// active step of the tenant. %s is where a keyset condition goes. The OFFSET 0 keeps the decided_by check a
-// per-row index probe: as an anti-join the planner would hash every decision the actor ever made.
-const inboxWaiting = `
+// waiting items, at most $4 each: approver rows whose waiting_since is set (the step is active and no
+// decision counts for them; kept by the triggers of migration 00021), on requests not the actor's own and
+// steps the actor has not decided on already (for anyone). Each person's rows come from one range of
+// approval_step_approvers_waiting_idx, so a page reads a page of index entries per person, not every active
+// step of the tenant. keyset is a condition on a's columns (or empty); ordered puts each person's rows in
+// inbox order (a page needs it, a count does not, and without it the count stops after $4 rows whatever
+// plan is chosen). The OFFSET 0 keeps the decided_by check a per-row index probe: as an anti-join the
+// planner may hash every decision the actor ever made.
+func inboxWaiting(keyset string, ordered bool) string {
+	order := ""
+	if ordered {
+		order = ` ORDER BY a.waiting_since, a.request_id`
+	}
+	return `
 	FROM unnest($2::uuid[]) p(user_id)
 	CROSS JOIN LATERAL (
 		SELECT a.request_id, a.round, a.position, a.user_id, a.waiting_since
 		FROM approval_step_approvers a
-		WHERE a.tenant_id = $1 AND a.user_id = p.user_id AND a.waiting_since IS NOT NULL%s
+		WHERE a.tenant_id = $1 AND a.user_id = p.user_id AND a.waiting_since IS NOT NULL` + keyset + `
 		  AND NOT EXISTS (SELECT 1 FROM approval_requests r WHERE r.tenant_id = a.tenant_id AND r.id = a.request_id
 		                  AND r.requester_id = $3)
 		  AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.tenant_id = a.tenant_id AND d.request_id = a.request_id
-		                  AND d.round = a.round AND d.position = a.position AND d.decided_by = $3 OFFSET 0)
-		ORDER BY a.waiting_since, a.request_id LIMIT $4) w`
+		                  AND d.round = a.round AND d.position = a.position AND d.decided_by = $3 OFFSET 0)` + order + `
+		LIMIT $4) w`
+}
 
-// inboxPageQuery reads one page of the inbox: the waiting items of every principal merged, one per request
-// (for the actor themselves when they are an approver, else for the first principal by id), oldest waiting
-// first. A request's active step is the only one with waiting approvers, and every item in the first $4 of
-// the merged list is in the first $4 of some principal's, so $4 per principal is enough.
-const inboxPageQuery = `
+// inboxPageQuery reads one page of the inbox, from after the keyset condition on: the waiting items of
+// every principal merged, one per request (for the actor themselves when they are an approver, else for the
+// first principal by id), oldest waiting first. A request's active step is the only one with waiting
+// approvers, and every item in the first $4 of the merged list is in the first $4 of some principal's, so
+// $4 per principal is enough. The joins re-check the step and the request (active, pending, current).
+func inboxPageQuery(keyset string) string {
+	return `
 	WITH w AS (
-		SELECT DISTINCT ON (w.request_id) w.request_id, w.round, w.position, w.user_id, w.waiting_since` + inboxWaiting + `
+		SELECT DISTINCT ON (w.request_id) w.request_id, w.round, w.position, w.user_id, w.waiting_since` + inboxWaiting(keyset, true) + `
 		ORDER BY w.request_id, w.user_id = $3 DESC, w.user_id)
 	SELECT ` + requestColumns + `, s.position, s.name AS step_name, s.due_at, s.activated_at, w.user_id AS for_id,
 		uf.name AS for_name
@@ -185,9 +195,10 @@ const inboxPageQuery = `
 	JOIN users u ON u.id = r.requester_id
 	JOIN users uf ON uf.id = w.user_id
 	ORDER BY w.waiting_since, w.request_id LIMIT $4`
+}
 
 // inboxCountQuery counts the requests waiting for the actor, at most $4.
-var inboxCountQuery = `SELECT count(*) FROM (SELECT DISTINCT w.request_id` + fmt.Sprintf(inboxWaiting, "") + ` LIMIT $4) x`
+var inboxCountQuery = `SELECT count(*) FROM (SELECT DISTINCT w.request_id` + inboxWaiting("", false) + ` LIMIT $4) x`
 
 // Inbox returns the requests waiting for the actor's decision, oldest waiting first. The actor needs
 // ApprovalsDecide.
@@ -227,7 +238,7 @@ func inboxPageTx(ctx context.Context, tx *store.Tx, principals []store.ID, p Inb
 		keyset = ` AND (a.waiting_since, a.request_id) > ($5, $6)`
 	}
 	var res InboxResult
-	if err := tx.SelectContext(ctx, &res.Items, fmt.Sprintf(inboxPageQuery, keyset), args...); err != nil {
+	if err := tx.SelectContext(ctx, &res.Items, inboxPageQuery(keyset), args...); err != nil {
 		return nil, fmt.Errorf("error loading inbox: %w", err)
 	}
 	if len(res.Items) > p.Limit {

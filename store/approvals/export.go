@@ -104,7 +104,7 @@ func InboxItemsCount(ctx context.Context, tx *store.Tx) (int64, error) {
 	}
 	var n int64
 	// No bound: each principal's range is read to its end (LIMIT NULL).
-	if err := tx.GetContext(ctx, &n, `SELECT count(DISTINCT w.request_id)`+fmt.Sprintf(inboxWaiting, ""), tx.Scope.TenantID,
+	if err := tx.GetContext(ctx, &n, `SELECT count(DISTINCT w.request_id)`+inboxWaiting("", false), tx.Scope.TenantID,
 		idStrings(principals), tx.Scope.ActorID, nil); err != nil {
 		return 0, fmt.Errorf("error counting inbox: %w", err)
 	}

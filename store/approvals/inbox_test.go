@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -245,7 +246,7 @@ func TestInboxReadsOnePage(t *testing.T) {
 			if n["Relation Name"] != table {
 				continue
 			}
-			require.NotEqual(t, "Seq Scan", n["Node Type"], "a sequential scan of %s", table)
+			require.NotEqual(t, "Seq Scan", n["Node Type"], "a sequential scan of %s: %s", table, planText(nodes))
 			loops, _ := n["Actual Loops"].(float64)
 			r, _ := n["Actual Rows"].(float64)
 			rows += r * loops
@@ -254,15 +255,17 @@ func TestInboxReadsOnePage(t *testing.T) {
 	}
 	principals := []string{tb.ids["manager"].String()}
 	const limit = 50
-	page := plan(fmt.Sprintf(approvals.InboxPageQuery, ""), tb.a, principals, tb.ids["manager"], limit+1)
-	require.LessOrEqual(t, readOf(page, "approval_step_approvers"), float64(limit+1), "a page reads a page of index entries")
+	page := plan(approvals.InboxPageQuery(""), tb.a, principals, tb.ids["manager"], limit+1)
+	require.LessOrEqual(t, readOf(page, "approval_step_approvers"), float64(limit+1), "a page reads a page of index entries: %s",
+		planText(page))
 	for _, n := range page {
 		if n["Relation Name"] == "approval_step_approvers" {
 			require.Equal(t, "approval_step_approvers_waiting_idx", n["Index Name"])
 		}
 	}
 	count := plan(approvals.InboxCountQuery, tb.a, principals, tb.ids["manager"], approvals.InboxCountMax)
-	require.LessOrEqual(t, readOf(count, "approval_step_approvers"), float64(approvals.InboxCountMax), "the count stops at its bound")
+	require.LessOrEqual(t, readOf(count, "approval_step_approvers"), float64(approvals.InboxCountMax), "the count stops at its bound: %s",
+		planText(count))
 	for _, n := range count {
 		require.NotEqual(t, "approval_steps", n["Relation Name"], "the count needs no step")
 	}
@@ -276,4 +279,13 @@ func TestInboxReadsOnePage(t *testing.T) {
 	n, err := approvals.InboxCount(ctx, tb.db, tb.as("manager"))
 	require.NoError(t, err)
 	require.Equal(t, approvals.InboxCountMax, n)
+}
+
+// planText is a plan's nodes, one a line, for a failure message.
+func planText(nodes []map[string]any) string {
+	var b strings.Builder
+	for _, n := range nodes {
+		fmt.Fprintf(&b, "\n%v %v %v rows=%v loops=%v", n["Node Type"], n["Relation Name"], n["Index Name"], n["Actual Rows"], n["Actual Loops"])
+	}
+	return b.String()
 }
