@@ -150,13 +150,14 @@ type InboxResult struct {
 
 // inboxWaiting is, for each person in $2 (the actor $3 and whoever delegated to them today), that person's
 // waiting items, at most $4 each: approver rows whose waiting_since is set (the step is active and no
-// decision counts for them; kept by the triggers of migration 00021), on requests not the actor's own and
-// steps the actor has not decided on already (for anyone). Each person's rows come from one range of
+// decision counts for them; kept by the triggers of migration 00021), on requests pending at that step (the
+// request row stays the authority) that are not the actor's own, and on steps the actor has not decided on
+// already (for anyone). Each person's rows come from one range of
 // approval_step_approvers_waiting_idx, so a page reads a page of index entries per person, not every active
 // step of the tenant. keyset is a condition on a's columns (or empty); ordered puts each person's rows in
 // inbox order (a page needs it, a count does not, and without it the count stops after $4 rows whatever
-// plan is chosen). The OFFSET 0 keeps the decided_by check a per-row index probe: as an anti-join the
-// planner may hash every decision the actor ever made.
+// plan is chosen). OFFSET 0 keeps both checks per-row probes of a primary or unique key: as joins the
+// planner may hash every pending request, or every decision the actor ever made, before the first row.
 func inboxWaiting(keyset string, ordered bool) string {
 	order := ""
 	if ordered {
@@ -168,8 +169,9 @@ func inboxWaiting(keyset string, ordered bool) string {
 		SELECT a.request_id, a.round, a.position, a.user_id, a.waiting_since
 		FROM approval_step_approvers a
 		WHERE a.tenant_id = $1 AND a.user_id = p.user_id AND a.waiting_since IS NOT NULL` + keyset + `
-		  AND NOT EXISTS (SELECT 1 FROM approval_requests r WHERE r.tenant_id = a.tenant_id AND r.id = a.request_id
-		                  AND r.requester_id = $3)
+		  AND EXISTS (SELECT 1 FROM approval_requests r WHERE r.tenant_id = a.tenant_id AND r.id = a.request_id
+		              AND r.status = 'pending' AND r.round = a.round AND r.current_step = a.position AND r.requester_id <> $3
+		              OFFSET 0)
 		  AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.tenant_id = a.tenant_id AND d.request_id = a.request_id
 		                  AND d.round = a.round AND d.position = a.position AND d.decided_by = $3 OFFSET 0)` + order + `
 		LIMIT $4) w`
@@ -179,7 +181,7 @@ func inboxWaiting(keyset string, ordered bool) string {
 // every principal merged, one per request (for the actor themselves when they are an approver, else for the
 // first principal by id), oldest waiting first. A request's active step is the only one with waiting
 // approvers, and every item in the first $4 of the merged list is in the first $4 of some principal's, so
-// $4 per principal is enough. The joins re-check the step and the request (active, pending, current).
+// $4 per principal is enough.
 func inboxPageQuery(keyset string) string {
 	return `
 	WITH w AS (
@@ -189,9 +191,7 @@ func inboxPageQuery(keyset string) string {
 		uf.name AS for_name
 	FROM w
 	JOIN approval_steps s ON s.tenant_id = $1 AND s.request_id = w.request_id AND s.round = w.round AND s.position = w.position
-		AND s.status = 'active'
-	JOIN approval_requests r ON r.tenant_id = $1 AND r.id = w.request_id AND r.status = 'pending' AND r.round = w.round
-		AND r.current_step = w.position
+	JOIN approval_requests r ON r.tenant_id = $1 AND r.id = w.request_id
 	JOIN users u ON u.id = r.requester_id
 	JOIN users uf ON uf.id = w.user_id
 	ORDER BY w.waiting_since, w.request_id LIMIT $4`
