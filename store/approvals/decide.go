@@ -201,11 +201,7 @@ func stepDecideTx(ctx context.Context, tx *store.Tx, p DecideParams, now time.Ti
 			return nil, err
 		}
 		if step.Position < len(steps) {
-			s, err := settingsTx(ctx, tx)
-			if err != nil {
-				return nil, err
-			}
-			loc, err := tenantLocation(ctx, tx)
+			s, loc, err := settingsLocationTx(ctx, tx)
 			if err != nil {
 				return nil, err
 			}

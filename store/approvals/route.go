@@ -251,11 +251,7 @@ func requestSubmit(ctx context.Context, db *store.DB, scope store.Scope, id stor
 				return store.Errorf(store.Invalid, "Attach at least one receipt (a PDF or a photo) before submitting the claim.")
 			}
 		}
-		s, err := settingsTx(ctx, tx)
-		if err != nil {
-			return err
-		}
-		loc, err := tenantLocation(ctx, tx)
+		s, loc, err := settingsLocationTx(ctx, tx)
 		if err != nil {
 			return err
 		}
