@@ -147,15 +147,24 @@ func stepDecideTx(ctx context.Context, tx *store.Tx, p DecideParams, now time.Ti
 	if err != nil {
 		return nil, err
 	}
-	if err := canSee(ctx, tx, r); err != nil {
-		return nil, err
+	// Whoever may not see the request learns nothing about it (NotFound). An approver of the current step,
+	// or their delegate today, may always see it: so the check runs only before a refusal, and the decision
+	// itself needs no second read of the actor's role.
+	refuse := func(err error) error {
+		if serr := canSee(ctx, tx, r); serr != nil {
+			return serr
+		}
+		return err
 	}
 	if r.RequesterID == actor {
-		return nil, errOwnRequest
+		return nil, refuse(errOwnRequest)
 	}
 	moved := r.Status != StatusPending || r.CurrentStep == nil ||
 		(p.Round != 0 && p.Round != r.Round) || (p.Position != 0 && p.Position != *r.CurrentStep)
 	if moved {
+		if err := canSee(ctx, tx, r); err != nil {
+			return nil, err
+		}
 		return nil, alreadyDecided(ctx, tx, r, p)
 	}
 	steps, err := stepsTx(ctx, tx, r.ID, r.Round)
@@ -165,7 +174,7 @@ func stepDecideTx(ctx context.Context, tx *store.Tx, p DecideParams, now time.Ti
 	step := steps[*r.CurrentStep-1]
 	principal, err := principalFor(ctx, tx, r, step, actor, now)
 	if err != nil {
-		return nil, err
+		return nil, refuse(err)
 	}
 	d := Decision{ID: store.NewID(), Round: r.Round, Position: step.Position, ApproverID: principal, DecidedBy: actor,
 		Decision: p.Decision, Comment: p.Comment}
