@@ -227,7 +227,8 @@ func stepDecideTx(ctx context.Context, tx *store.Tx, p DecideParams, now time.Ti
 		final = StatusReturned
 	}
 	if final != "" {
-		if err := requestFinish(ctx, tx, r, step.Position, final, d, now); err != nil {
+		waiting := slices.ContainsFunc(steps, func(s RouteStep) bool { return s.Status == "waiting" })
+		if err := requestFinish(ctx, tx, r, step.Position, final, d, waiting, now); err != nil {
 			return nil, err
 		}
 	}
@@ -318,7 +319,7 @@ func stepClose(ctx context.Context, tx *store.Tx, r *Request, position int, stat
 
 // requestFinish ends the request's route with status, tells the requester, records the business event and,
 // for an approved purchase request, hands the expected goods to inventory, all in this transaction.
-func requestFinish(ctx context.Context, tx *store.Tx, r *Request, position int, status Status, d Decision, now time.Time) error {
+func requestFinish(ctx context.Context, tx *store.Tx, r *Request, position int, status Status, d Decision, waiting bool, now time.Time) error {
 	if status != StatusApproved {
 		stepStatus := "rejected"
 		if status == StatusReturned {
@@ -328,10 +329,14 @@ func requestFinish(ctx context.Context, tx *store.Tx, r *Request, position int, 
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `
-		UPDATE approval_steps SET status = 'cancelled' WHERE tenant_id = $1 AND request_id = $2 AND round = $3 AND status = 'waiting'`,
-		tx.Scope.TenantID, r.ID, r.Round); err != nil {
-		return fmt.Errorf("error closing route of %s: %w", r.ID, err)
+	// Later steps still waiting (a rejection or send-back before the last step) are not needed any more;
+	// the route loaded with the (locked) request says whether there are any.
+	if waiting {
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE approval_steps SET status = 'cancelled' WHERE tenant_id = $1 AND request_id = $2 AND round = $3 AND status = 'waiting'`,
+			tx.Scope.TenantID, r.ID, r.Round); err != nil {
+			return fmt.Errorf("error closing route of %s: %w", r.ID, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE approval_requests SET status = $3, current_step = NULL, decided_at = $4, updated_at = now(), version = version + 1

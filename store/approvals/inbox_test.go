@@ -289,3 +289,39 @@ func planText(nodes []map[string]any) string {
 	}
 	return b.String()
 }
+
+// TestRouteEndsCleanly checks the step statuses a finished route leaves (decisions close later waiting
+// steps only when there are any): a rejection at the first of three steps cancels the other two, a send-back
+// at the second cancels the third, and three approvals leave three approved steps.
+func TestRouteEndsCleanly(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	statuses := func(id store.ID) []string {
+		var out []string
+		for _, s := range tb.detail(ctx, t, id).Route {
+			out = append(out, s.Status)
+		}
+		return out
+	}
+	const big = 2_000_000 // above the finance limit: manager, finance, administrator
+	rejected := tb.submitted(ctx, t, "emp", big)
+	_, err := tb.decide(ctx, "manager", rejected.ID, approvals.DecisionReject, "No")
+	require.NoError(t, err)
+	require.Equal(t, []string{"rejected", "cancelled", "cancelled"}, statuses(rejected.ID))
+
+	returned := tb.submitted(ctx, t, "emp", big)
+	_, err = tb.decide(ctx, "manager", returned.ID, approvals.DecisionApprove, "")
+	require.NoError(t, err)
+	_, err = tb.decide(ctx, "fin2", returned.ID, approvals.DecisionReturn, "Split it")
+	require.NoError(t, err)
+	require.Equal(t, []string{"approved", "returned", "cancelled"}, statuses(returned.ID))
+
+	approved := tb.submitted(ctx, t, "emp", big)
+	for _, who := range []string{"manager", "fin3", "admin"} {
+		_, err = tb.decide(ctx, who, approved.ID, approvals.DecisionApprove, "")
+		require.NoError(t, err)
+	}
+	require.Equal(t, []string{"approved", "approved", "approved"}, statuses(approved.ID))
+	tb.submitted(ctx, t, "emp", big) // one still waiting, beside the finished ones
+	tb.requireInboxesMatch(ctx, t, "finished")
+}
