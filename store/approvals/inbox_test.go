@@ -315,6 +315,20 @@ func TestRouteEndsCleanly(t *testing.T) {
 	_, err = tb.decide(ctx, "fin2", returned.ID, approvals.DecisionReturn, "Split it")
 	require.NoError(t, err)
 	require.Equal(t, []string{"approved", "returned", "cancelled"}, statuses(returned.ID))
+	// The route, read in one statement, carries each step's approvers and decisions in full.
+	route := tb.detail(ctx, t, returned.ID).Route
+	require.Equal(t, [][]string{{"Manager"}, {"Fin1", "Fin2", "Fin3"}, {"Admin"}}, approverNames(route))
+	require.Len(t, route[1].Decisions, 1)
+	dec := route[1].Decisions[0]
+	require.Equal(t, approvals.DecisionReturn, dec.Decision)
+	require.Equal(t, "Split it", dec.Comment)
+	require.Equal(t, "Fin2", dec.Who())
+	require.Equal(t, tb.ids["fin2"], dec.ApproverID)
+	require.Equal(t, 1, dec.Round)
+	require.Equal(t, 2, dec.Position)
+	require.WithinDuration(t, time.Now(), dec.CreatedAt, time.Minute)
+	require.Equal(t, time.Local, dec.CreatedAt.Location())
+	require.Empty(t, route[2].Decisions)
 
 	approved := tb.submitted(ctx, t, "emp", big)
 	for _, who := range []string{"manager", "fin3", "admin"} {

@@ -332,6 +332,10 @@ func stepsTx(ctx context.Context, tx *store.Tx, id store.ID, round int) ([]Route
 		if err := json.Unmarshal(r.DecisionsJSON, &steps[i].Decisions); err != nil {
 			return nil, fmt.Errorf("error reading decisions of %s: %w", id, err)
 		}
+		for j := range steps[i].Decisions {
+			// JSON carries the session's UTC offset; the driver gives other columns in the local zone.
+			steps[i].Decisions[j].CreatedAt = steps[i].Decisions[j].CreatedAt.In(time.Local)
+		}
 		if len(steps[i].Decisions) == 0 {
 			steps[i].Decisions = nil
 		}
