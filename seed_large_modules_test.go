@@ -87,6 +87,15 @@ func TestBenchModuleLoaders(t *testing.T) {
 	require.Zero(t, count(`SELECT count(*) FROM approval_requests r WHERE tenant_id = $1 AND status IN ('approved', 'rejected', 'returned')
 		AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.tenant_id = r.tenant_id AND d.request_id = r.id
 		  AND d.decision = CASE r.status WHEN 'approved' THEN 'approve' WHEN 'rejected' THEN 'reject' ELSE 'return' END)`))
+	// The COPY of steps, approvers and decisions leaves the inbox's waiting_since (migration 00021's
+	// triggers) as the app would: the step's activation exactly while it is active and undecided for them.
+	require.Positive(t, count(`SELECT count(*) FROM approval_step_approvers WHERE tenant_id = $1 AND waiting_since IS NOT NULL`))
+	require.Zero(t, count(`SELECT count(*) FROM approval_step_approvers a
+		JOIN approval_steps s ON s.tenant_id = a.tenant_id AND s.request_id = a.request_id AND s.round = a.round AND s.position = a.position
+		WHERE a.tenant_id = $1 AND a.waiting_since IS DISTINCT FROM (
+			CASE WHEN s.status = 'active' AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.tenant_id = a.tenant_id
+				AND d.request_id = a.request_id AND d.round = a.round AND d.position = a.position AND d.approver_id = a.user_id)
+			THEN s.activated_at END)`))
 	var next int64
 	require.NoError(t, owner.QueryRow(ctx, `SELECT next_number FROM approval_settings WHERE tenant_id = $1`, tenantID).Scan(&next))
 	require.Equal(t, int64(smallTenantRequests+1), next)

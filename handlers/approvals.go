@@ -32,16 +32,36 @@ import (
 // requestLineSlots is how many purchase lines the form offers.
 const requestLineSlots = 8
 
-// approvalsNavCount is the sidebar count of Approvals: the requests waiting for the actor.
+// approvalsNavCount is the count of the inbox tab: the requests waiting for the actor, as in the sidebar.
 func (h *Handler) approvalsNavCount(c echo.Context) int {
-	a := actorFrom(c.Request().Context())
+	ctx := c.Request().Context()
+	a := actorFrom(ctx)
 	if a == nil || !a.Can(identity.ApprovalsDecide) {
 		return 0
 	}
-	n, err := approvals.InboxCount(c.Request().Context(), h.db, scope(c))
-	if err != nil {
+	return h.approvalsWaiting(ctx, c, a.Scope(requestIDFrom(ctx), c.RealIP()), a)
+}
+
+// approvalsWaitingKey holds a request's count of approvals waiting once read (echo.Context), so the tabs
+// and the sidebar of one page share one read.
+const approvalsWaitingKey = "approvals.waiting"
+
+// approvalsWaiting returns how many requests wait for the decision of a, who may decide (at most
+// approvals.InboxCountMax): the sidebar's and the inbox tab's count. It is cached per person and day:
+// every approvals change of the tenant (a decision, a submission, a withdrawal, a delegation, an escalation:
+// each writes an approvals.* audit event) moves the cache version, so the next read recomputes, and the day
+// is in the key because delegations start and end by date. A failure only hides the badge.
+func (h *Handler) approvalsWaiting(ctx context.Context, c echo.Context, sc store.Scope, a *identity.Actor) int {
+	if n, ok := c.Get(approvalsWaitingKey).(int); ok {
+		return n
+	}
+	n := 0
+	day := time.Now().In(a.Tenant.Location()).Format(time.DateOnly)
+	if err := h.dashboardCached(ctx, sc, "approvals.", "inbox-count:"+a.UserID.String()+":"+day, &n,
+		func() (any, error) { return approvals.InboxCount(ctx, h.db, sc) }); err != nil {
 		return 0
 	}
+	c.Set(approvalsWaitingKey, n)
 	return n
 }
 
@@ -566,6 +586,7 @@ func (h *Handler) approvalsEdit(c echo.Context) error {
 	if d.ExpenseDate != nil {
 		f.ExpenseDate = d.ExpenseDate.Format(time.DateOnly)
 	}
+	skus := h.lineSKUs(c, d.Lines)
 	for _, l := range d.Lines {
 		lf := apview.LineForm{Description: l.Description, Quantity: l.Quantity.String(), UnitCost: store.FormatMinorUnits(l.UnitCost, digits),
 			Supplier: l.Supplier}
@@ -573,9 +594,7 @@ func (h *Handler) approvalsEdit(c echo.Context) error {
 			lf.NeededBy = l.NeededBy.Format(time.DateOnly)
 		}
 		if l.ItemID != nil {
-			if it, err := h.itemSKU(c, *l.ItemID); err == nil {
-				lf.SKU = it
-			}
+			lf.SKU = skus[*l.ItemID]
 		}
 		f.Lines = append(f.Lines, lf)
 	}
@@ -682,13 +701,12 @@ func (h *Handler) requestDetailView(c echo.Context, id store.ID) (apview.DetailV
 	if d.CurrentStep != nil {
 		v.DecideRound, v.DecidePosition = d.Round, *d.CurrentStep
 	}
+	skus := h.lineSKUs(c, d.Lines)
 	for _, l := range d.Lines {
 		row := apview.LineRow{No: strconv.Itoa(l.LineNo), Description: l.Description, Quantity: l.Quantity.String(),
 			UnitCost: store.FormatMinorUnits(l.UnitCost, digits), Amount: store.FormatMinorUnits(l.Amount(), digits), Supplier: l.Supplier}
 		if l.ItemID != nil {
-			if sku, err := h.itemSKU(c, *l.ItemID); err == nil {
-				row.Item = sku
-			}
+			row.Item = skus[*l.ItemID]
 		}
 		if l.NeededBy != nil {
 			row.NeededBy = l.NeededBy.Format("2 Jan 2006")
@@ -763,13 +781,28 @@ func (h *Handler) requestDetailView(c echo.Context, id store.ID) (apview.DetailV
 	return v, nil
 }
 
-// itemSKU returns an item's SKU for showing a purchase line.
-func (h *Handler) itemSKU(c echo.Context, id store.ID) (string, error) {
-	it, err := inventory.ItemGet(c.Request().Context(), h.db, scope(c), id)
-	if err != nil {
-		return "", err
+// lineSKUs returns the SKUs of the inventory items of purchase lines, read in one statement, for a viewer
+// who may read inventory (others see the lines' descriptions only).
+func (h *Handler) lineSKUs(c echo.Context, lines []approvals.Line) map[store.ID]string {
+	var ids []store.ID
+	for _, l := range lines {
+		if l.ItemID != nil {
+			ids = append(ids, *l.ItemID)
+		}
 	}
-	return it.SKU, nil
+	out := map[store.ID]string{}
+	ctx := c.Request().Context()
+	if len(ids) == 0 || !actorFrom(ctx).Can(identity.InventoryRead) {
+		return out
+	}
+	items, err := inventory.ItemsGet(ctx, h.db, scope(c), ids)
+	if err != nil {
+		return out
+	}
+	for id, it := range items {
+		out[id] = it.SKU
+	}
+	return out
 }
 
 func (h *Handler) approvalsSubmit(c echo.Context) error {

@@ -8,13 +8,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"ledgerline/store"
-	"ledgerline/store/approvals"
 	"ledgerline/store/identity"
 	"ledgerline/store/notify"
 	"ledgerline/views/layout"
@@ -61,10 +59,7 @@ func (h *Handler) shell(c echo.Context, title string) layout.Shell {
 	_ = h.db.InTenantSharedAs(ctx, sc, string(a.Role), func(ctx context.Context) error {
 		s.Actor.Unread, _ = notify.UnreadCount(ctx, h.db, sc)
 		if a.Can(identity.ApprovalsDecide) {
-			// Cached per person until approvals change (or the day does: delegations run by date).
-			day := time.Now().In(a.Tenant.Location()).Format(time.DateOnly)
-			_ = h.dashboardCached(ctx, sc, "approvals.", "inbox-count:"+a.UserID.String()+":"+day, &approvalsCount,
-				func() (any, error) { return approvals.InboxCount(ctx, h.db, sc) })
+			approvalsCount = h.approvalsWaiting(ctx, c, sc, a) // cached per person until approvals change
 		}
 		return nil
 	})

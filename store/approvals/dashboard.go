@@ -30,9 +30,8 @@ func InboxHead(ctx context.Context, db *store.DB, scope store.Scope, n int) (*In
 		if err != nil {
 			return err
 		}
-		if err := tx.GetContext(ctx, &out.Count, `SELECT count(*) FROM (SELECT 1 `+inboxQuery+` LIMIT $4) x`,
-			tx.Scope.TenantID, idStrings(principals), tx.Scope.ActorID, InboxCountMax); err != nil {
-			return fmt.Errorf("error counting inbox: %w", err)
+		if err := inboxCountTx(ctx, tx, principals, &out.Count); err != nil {
+			return err
 		}
 		page, err := inboxPageTx(ctx, tx, principals, InboxParams{Limit: n})
 		if err != nil {

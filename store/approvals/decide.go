@@ -64,19 +64,6 @@ func (d Decision) Who() string {
 	return d.DecidedByName
 }
 
-func decisionsTx(ctx context.Context, tx *store.Tx, id store.ID, round int) ([]Decision, error) {
-	var out []Decision
-	if err := tx.SelectContext(ctx, &out, `
-		SELECT d.id, d.round, d.position, d.approver_id, ua.name AS approver_name, d.decided_by, ub.name AS decided_by_name,
-		       d.decision, d.comment, d.created_at
-		FROM approval_decisions d JOIN users ua ON ua.id = d.approver_id JOIN users ub ON ub.id = d.decided_by
-		WHERE d.tenant_id = $1 AND d.request_id = $2 AND d.round = $3 ORDER BY d.created_at, d.id`,
-		tx.Scope.TenantID, id, round); err != nil {
-		return nil, fmt.Errorf("error loading decisions of %s: %w", id, err)
-	}
-	return out, nil
-}
-
 // RequestApprovedArgs hands an approved purchase request to inventory: a worker in jobs/ expects the goods
 // of its item lines. It is inserted in the transaction of the final approval, so it exists exactly once
 // when that decision does.
@@ -160,15 +147,24 @@ func stepDecideTx(ctx context.Context, tx *store.Tx, p DecideParams, now time.Ti
 	if err != nil {
 		return nil, err
 	}
-	if err := canSee(ctx, tx, r); err != nil {
-		return nil, err
+	// Whoever may not see the request learns nothing about it (NotFound). An approver of the current step,
+	// or their delegate today, may always see it: so the check runs only before a refusal, and the decision
+	// itself needs no second read of the actor's role.
+	refuse := func(err error) error {
+		if serr := canSee(ctx, tx, r); serr != nil {
+			return serr
+		}
+		return err
 	}
 	if r.RequesterID == actor {
-		return nil, errOwnRequest
+		return nil, refuse(errOwnRequest)
 	}
 	moved := r.Status != StatusPending || r.CurrentStep == nil ||
 		(p.Round != 0 && p.Round != r.Round) || (p.Position != 0 && p.Position != *r.CurrentStep)
 	if moved {
+		if err := canSee(ctx, tx, r); err != nil {
+			return nil, err
+		}
 		return nil, alreadyDecided(ctx, tx, r, p)
 	}
 	steps, err := stepsTx(ctx, tx, r.ID, r.Round)
@@ -178,7 +174,7 @@ func stepDecideTx(ctx context.Context, tx *store.Tx, p DecideParams, now time.Ti
 	step := steps[*r.CurrentStep-1]
 	principal, err := principalFor(ctx, tx, r, step, actor, now)
 	if err != nil {
-		return nil, err
+		return nil, refuse(err)
 	}
 	d := Decision{ID: store.NewID(), Round: r.Round, Position: step.Position, ApproverID: principal, DecidedBy: actor,
 		Decision: p.Decision, Comment: p.Comment}
@@ -191,7 +187,11 @@ func stepDecideTx(ctx context.Context, tx *store.Tx, p DecideParams, now time.Ti
 	if err != nil {
 		return nil, fmt.Errorf("error recording decision on %s: %w", r.ID, err)
 	}
-	d.ApproverName, d.DecidedByName = memberName(ctx, tx, principal), memberName(ctx, tx, actor)
+	// The principal is an approver of the step, loaded with it; so is the actor, unless acting for someone.
+	d.ApproverName, d.DecidedByName = step.approverName(principal), step.approverName(actor)
+	if !slices.Contains(step.approverIDs(), actor) {
+		d.DecidedByName = memberName(ctx, tx, actor)
+	}
 	step.Decisions = append(step.Decisions, d)
 
 	final := Status("")
@@ -210,15 +210,12 @@ func stepDecideTx(ctx context.Context, tx *store.Tx, p DecideParams, now time.Ti
 			return nil, err
 		}
 		if step.Position < len(steps) {
-			s, err := settingsTx(ctx, tx)
+			s, loc, err := settingsLocationTx(ctx, tx)
 			if err != nil {
 				return nil, err
 			}
-			loc, err := tenantLocation(ctx, tx)
-			if err != nil {
-				return nil, err
-			}
-			if err := stepActivate(ctx, tx, r, r.Round, step.Position+1, s.Calendar(loc), now); err != nil {
+			next := steps[step.Position]
+			if err := stepActivate(ctx, tx, r, r.Round, next.Position, next.SLAHours, next.approverIDs(), s.Calendar(loc), now); err != nil {
 				return nil, err
 			}
 		} else {
@@ -230,7 +227,8 @@ func stepDecideTx(ctx context.Context, tx *store.Tx, p DecideParams, now time.Ti
 		final = StatusReturned
 	}
 	if final != "" {
-		if err := requestFinish(ctx, tx, r, step.Position, final, d, now); err != nil {
+		waiting := slices.ContainsFunc(steps, func(s RouteStep) bool { return s.Status == "waiting" })
+		if err := requestFinish(ctx, tx, r, step.Position, final, d, waiting, now); err != nil {
 			return nil, err
 		}
 	}
@@ -321,7 +319,7 @@ func stepClose(ctx context.Context, tx *store.Tx, r *Request, position int, stat
 
 // requestFinish ends the request's route with status, tells the requester, records the business event and,
 // for an approved purchase request, hands the expected goods to inventory, all in this transaction.
-func requestFinish(ctx context.Context, tx *store.Tx, r *Request, position int, status Status, d Decision, now time.Time) error {
+func requestFinish(ctx context.Context, tx *store.Tx, r *Request, position int, status Status, d Decision, waiting bool, now time.Time) error {
 	if status != StatusApproved {
 		stepStatus := "rejected"
 		if status == StatusReturned {
@@ -331,10 +329,14 @@ func requestFinish(ctx context.Context, tx *store.Tx, r *Request, position int, 
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `
-		UPDATE approval_steps SET status = 'cancelled' WHERE tenant_id = $1 AND request_id = $2 AND round = $3 AND status = 'waiting'`,
-		tx.Scope.TenantID, r.ID, r.Round); err != nil {
-		return fmt.Errorf("error closing route of %s: %w", r.ID, err)
+	// Later steps still waiting (a rejection or send-back before the last step) are not needed any more;
+	// the route loaded with the (locked) request says whether there are any.
+	if waiting {
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE approval_steps SET status = 'cancelled' WHERE tenant_id = $1 AND request_id = $2 AND round = $3 AND status = 'waiting'`,
+			tx.Scope.TenantID, r.ID, r.Round); err != nil {
+			return fmt.Errorf("error closing route of %s: %w", r.ID, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE approval_requests SET status = $3, current_step = NULL, decided_at = $4, updated_at = now(), version = version + 1

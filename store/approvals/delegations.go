@@ -37,27 +37,40 @@ const delegationChainMax = 5
 // graph is the delegations in force on one day: delegator → delegate.
 type graph map[store.ID]store.ID
 
-// delegationGraph loads the delegations in force at now in the tenant's time zone.
+// delegationGraph loads the delegations in force at now in the tenant's time zone. One statement reads the
+// tenant's time zone and the delegations in force on any day now may be somewhere (the UTC day and the
+// days either side); the tenant's own day is then picked here.
 func delegationGraph(ctx context.Context, tx *store.Tx, now time.Time) (graph, error) {
-	loc, err := tenantLocation(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
-	day := now.In(loc).Format(time.DateOnly)
 	var rows []struct {
-		From store.ID `db:"delegator_id"`
-		To   store.ID `db:"delegate_id"`
+		TimeZone string     `db:"time_zone"`
+		From     *store.ID  `db:"delegator_id"`
+		To       *store.ID  `db:"delegate_id"`
+		StartsOn *time.Time `db:"starts_on"`
+		EndsOn   *time.Time `db:"ends_on"`
 	}
 	if err := tx.SelectContext(ctx, &rows, `
-		SELECT delegator_id, delegate_id FROM approval_delegations
-		WHERE tenant_id = $1 AND revoked_at IS NULL AND starts_on <= $2::date AND ends_on >= $2::date
-		ORDER BY created_at LIMIT 10000`, tx.Scope.TenantID, day); err != nil {
+		SELECT t.time_zone, d.delegator_id, d.delegate_id, d.starts_on, d.ends_on
+		FROM tenants t LEFT JOIN approval_delegations d ON d.tenant_id = t.id AND d.revoked_at IS NULL
+			AND d.starts_on <= $2::date + 1 AND d.ends_on >= $2::date - 1
+		WHERE t.id = $1
+		ORDER BY d.created_at LIMIT 10000`, tx.Scope.TenantID, now.UTC().Format(time.DateOnly)); err != nil {
 		return nil, fmt.Errorf("error loading delegations: %w", err)
 	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("error loading delegations: tenant %s not found", tx.Scope.TenantID)
+	}
+	loc, err := time.LoadLocation(rows[0].TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	day := now.In(loc).Format(time.DateOnly)
 	g := graph{}
 	for _, r := range rows {
-		if _, ok := g[r.From]; !ok {
-			g[r.From] = r.To
+		if r.From == nil || r.StartsOn.Format(time.DateOnly) > day || r.EndsOn.Format(time.DateOnly) < day {
+			continue
+		}
+		if _, ok := g[*r.From]; !ok {
+			g[*r.From] = *r.To
 		}
 	}
 	return g, nil

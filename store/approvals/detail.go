@@ -3,7 +3,6 @@ package approvals
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"ledgerline/store"
@@ -80,14 +79,20 @@ func RequestGet(ctx context.Context, db *store.DB, scope store.Scope, id store.I
 		}
 		out.Request = *r
 		out.Mine = r.RequesterID == tx.Scope.ActorID
-		if out.Lines, err = linesTx(ctx, tx, id); err != nil {
-			return err
+		// Only purchase requests have lines and only expense claims receipts (RequestFields.validate and
+		// ReceiptAdd see to it, and a request's type never changes): the other read is skipped.
+		if r.Type == TypePurchase {
+			if out.Lines, err = linesTx(ctx, tx, id); err != nil {
+				return err
+			}
 		}
-		if err := tx.SelectContext(ctx, &out.Receipts, `
+		if r.Type == TypeExpense {
+			if err := tx.SelectContext(ctx, &out.Receipts, `
 			SELECT f.id AS file_id, f.name, f.content_type, f.size, f.created_at
 			FROM approval_request_files a JOIN files f ON f.tenant_id = a.tenant_id AND f.id = a.file_id
 			WHERE a.tenant_id = $1 AND a.request_id = $2 ORDER BY a.created_at, f.id`, tx.Scope.TenantID, id); err != nil {
-			return fmt.Errorf("error loading receipts of %s: %w", id, err)
+				return fmt.Errorf("error loading receipts of %s: %w", id, err)
+			}
 		}
 		if r.Round > 0 {
 			if out.Route, err = stepsTx(ctx, tx, id, r.Round); err != nil {
@@ -103,9 +108,10 @@ func RequestGet(ctx context.Context, db *store.DB, scope store.Scope, id store.I
 		}
 		if r.Status == StatusPending && r.CurrentStep != nil && !out.Mine && tx.Scope.ActorID != (store.ID{}) &&
 			permit(ctx, tx, identity.ApprovalsDecide) == nil {
-			if a, err := principalFor(ctx, tx, r, out.Route[*r.CurrentStep-1], tx.Scope.ActorID, time.Now()); err == nil {
+			step := out.Route[*r.CurrentStep-1]
+			if a, err := principalFor(ctx, tx, r, step, tx.Scope.ActorID, time.Now()); err == nil {
 				out.CanDecide, out.ActingFor = true, &a
-				out.ActingName = memberName(ctx, tx, a)
+				out.ActingName = step.approverName(a)
 			}
 		}
 		return nil
@@ -142,21 +148,57 @@ type InboxResult struct {
 	Next  string
 }
 
-const inboxQuery = `
-	FROM approval_steps s
-	JOIN approval_requests r ON r.tenant_id = s.tenant_id AND r.id = s.request_id AND r.round = s.round AND r.current_step = s.position
-	JOIN users u ON u.id = r.requester_id
-	JOIN LATERAL (
-		SELECT a.user_id FROM approval_step_approvers a
-		WHERE a.tenant_id = s.tenant_id AND a.request_id = s.request_id AND a.round = s.round AND a.position = s.position
-		  AND a.user_id = ANY($2)
+// inboxWaiting is, for each person in $2 (the actor $3 and whoever delegated to them today), that person's
+// waiting items, at most $4 each: approver rows whose waiting_since is set (the step is active and no
+// decision counts for them; kept by the triggers of migration 00021), on requests pending at that step (the
+// request row stays the authority) that are not the actor's own, and on steps the actor has not decided on
+// already (for anyone). Each person's rows come from one range of
+// approval_step_approvers_waiting_idx, so a page reads a page of index entries per person, not every active
+// step of the tenant. keyset is a condition on a's columns (or empty); ordered puts each person's rows in
+// inbox order (a page needs it, a count does not, and without it the count stops after $4 rows whatever
+// plan is chosen). OFFSET 0 keeps both checks per-row probes of a primary or unique key: as joins the
+// planner may hash every pending request, or every decision the actor ever made, before the first row.
+func inboxWaiting(keyset string, ordered bool) string {
+	order := ""
+	if ordered {
+		order = ` ORDER BY a.waiting_since, a.request_id`
+	}
+	return `
+	FROM unnest($2::uuid[]) p(user_id)
+	CROSS JOIN LATERAL (
+		SELECT a.request_id, a.round, a.position, a.user_id, a.waiting_since
+		FROM approval_step_approvers a
+		WHERE a.tenant_id = $1 AND a.user_id = p.user_id AND a.waiting_since IS NOT NULL` + keyset + `
+		  AND EXISTS (SELECT 1 FROM approval_requests r WHERE r.tenant_id = a.tenant_id AND r.id = a.request_id
+		              AND r.status = 'pending' AND r.round = a.round AND r.current_step = a.position AND r.requester_id <> $3
+		              OFFSET 0)
 		  AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.tenant_id = a.tenant_id AND d.request_id = a.request_id
-		                  AND d.round = a.round AND d.position = a.position AND d.approver_id = a.user_id)
-		ORDER BY a.user_id = $3 DESC, a.user_id LIMIT 1) who ON true
-	JOIN users uf ON uf.id = who.user_id
-	WHERE s.tenant_id = $1 AND s.status = 'active' AND r.status = 'pending' AND r.requester_id <> $3
-	  AND NOT EXISTS (SELECT 1 FROM approval_decisions d WHERE d.tenant_id = s.tenant_id AND d.request_id = s.request_id
-	                  AND d.round = s.round AND d.position = s.position AND d.decided_by = $3)`
+		                  AND d.round = a.round AND d.position = a.position AND d.decided_by = $3 OFFSET 0)` + order + `
+		LIMIT $4) w`
+}
+
+// inboxPageQuery reads one page of the inbox, from after the keyset condition on: the waiting items of
+// every principal merged, one per request (for the actor themselves when they are an approver, else for the
+// first principal by id), oldest waiting first. A request's active step is the only one with waiting
+// approvers, and every item in the first $4 of the merged list is in the first $4 of some principal's, so
+// $4 per principal is enough.
+func inboxPageQuery(keyset string) string {
+	return `
+	WITH w AS (
+		SELECT DISTINCT ON (w.request_id) w.request_id, w.round, w.position, w.user_id, w.waiting_since` + inboxWaiting(keyset, true) + `
+		ORDER BY w.request_id, w.user_id = $3 DESC, w.user_id)
+	SELECT ` + requestColumns + `, s.position, s.name AS step_name, s.due_at, s.activated_at, w.user_id AS for_id,
+		uf.name AS for_name
+	FROM w
+	JOIN approval_steps s ON s.tenant_id = $1 AND s.request_id = w.request_id AND s.round = w.round AND s.position = w.position
+	JOIN approval_requests r ON r.tenant_id = $1 AND r.id = w.request_id
+	JOIN users u ON u.id = r.requester_id
+	JOIN users uf ON uf.id = w.user_id
+	ORDER BY w.waiting_since, w.request_id LIMIT $4`
+}
+
+// inboxCountQuery counts the requests waiting for the actor, at most $4.
+var inboxCountQuery = `SELECT count(*) FROM (SELECT DISTINCT w.request_id` + inboxWaiting("", false) + ` LIMIT $4) x`
 
 // Inbox returns the requests waiting for the actor's decision, oldest waiting first. The actor needs
 // ApprovalsDecide.
@@ -185,21 +227,18 @@ func Inbox(ctx context.Context, db *store.DB, scope store.Scope, p InboxParams) 
 // inboxPageTx reads one page of p.Limit items of the inbox of the actor, who acts for principals (themselves
 // and whoever delegated to them today); the caller has checked the actor's right.
 func inboxPageTx(ctx context.Context, tx *store.Tx, principals []store.ID, p InboxParams) (*InboxResult, error) {
-	args := []any{tx.Scope.TenantID, idStrings(principals), tx.Scope.ActorID}
-	q := `SELECT ` + requestColumns + `, s.position, s.name AS step_name, s.due_at, s.activated_at, who.user_id AS for_id,
-		uf.name AS for_name ` + inboxQuery
+	args := []any{tx.Scope.TenantID, idStrings(principals), tx.Scope.ActorID, p.Limit + 1}
+	keyset := ""
 	if p.After != "" {
 		t, id, err := cursorDecode(p.After)
 		if err != nil {
 			return nil, err
 		}
 		args = append(args, t, id)
-		q += ` AND (s.activated_at, s.request_id) > ($4, $5)`
+		keyset = ` AND (a.waiting_since, a.request_id) > ($5, $6)`
 	}
-	args = append(args, p.Limit+1)
-	q += ` ORDER BY s.activated_at, s.request_id LIMIT $` + strconv.Itoa(len(args))
 	var res InboxResult
-	if err := tx.SelectContext(ctx, &res.Items, q, args...); err != nil {
+	if err := tx.SelectContext(ctx, &res.Items, inboxPageQuery(keyset), args...); err != nil {
 		return nil, fmt.Errorf("error loading inbox: %w", err)
 	}
 	if len(res.Items) > p.Limit {
@@ -229,10 +268,18 @@ func InboxCount(ctx context.Context, db *store.DB, scope store.Scope) (int, erro
 		if err != nil {
 			return err
 		}
-		return tx.GetContext(ctx, &n, `SELECT count(*) FROM (SELECT 1 `+inboxQuery+` LIMIT $4) x`,
-			tx.Scope.TenantID, idStrings(principals), tx.Scope.ActorID, InboxCountMax)
+		return inboxCountTx(ctx, tx, principals, &n)
 	})
 	return n, err
+}
+
+// inboxCountTx counts the requests waiting for the actor, who acts for principals, at most InboxCountMax.
+func inboxCountTx(ctx context.Context, tx *store.Tx, principals []store.ID, n *int) error {
+	if err := tx.GetContext(ctx, n, inboxCountQuery, tx.Scope.TenantID, idStrings(principals), tx.Scope.ActorID,
+		InboxCountMax); err != nil {
+		return fmt.Errorf("error counting inbox: %w", err)
+	}
+	return nil
 }
 
 // ReimburseList returns approved expense claims not yet reimbursed, oldest approval first, at most 500.

@@ -103,7 +103,9 @@ func InboxItemsCount(ctx context.Context, tx *store.Tx) (int64, error) {
 		return 0, err
 	}
 	var n int64
-	if err := tx.GetContext(ctx, &n, `SELECT count(*) `+inboxQuery, tx.Scope.TenantID, idStrings(principals), tx.Scope.ActorID); err != nil {
+	// No bound: each principal's range is read to its end (LIMIT NULL).
+	if err := tx.GetContext(ctx, &n, `SELECT count(DISTINCT w.request_id)`+inboxWaiting("", false), tx.Scope.TenantID,
+		idStrings(principals), tx.Scope.ActorID, nil); err != nil {
 		return 0, fmt.Errorf("error counting inbox: %w", err)
 	}
 	return n, nil

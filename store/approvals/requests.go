@@ -223,11 +223,7 @@ func RequestCreate(ctx context.Context, db *store.DB, scope store.Scope, p Reque
 		if err := permit(ctx, tx, identity.ApprovalsSubmit); err != nil {
 			return err
 		}
-		s, err := settingsTx(ctx, tx)
-		if err != nil {
-			return err
-		}
-		loc, err := tenantLocation(ctx, tx)
+		s, loc, err := settingsLocationTx(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -297,11 +293,7 @@ func RequestUpdate(ctx context.Context, db *store.DB, scope store.Scope, p Reque
 			return store.Errorf(store.Invalid, "%s is %s: a submitted request cannot be changed.", before.Ref(), strings.ToLower(before.Status.Label()))
 		}
 		p.Type = before.Type
-		s, err := settingsTx(ctx, tx)
-		if err != nil {
-			return err
-		}
-		loc, err := tenantLocation(ctx, tx)
+		s, loc, err := settingsLocationTx(ctx, tx)
 		if err != nil {
 			return err
 		}

@@ -1,7 +1,9 @@
 package approvals
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -143,17 +145,16 @@ func routeStart(ctx context.Context, tx *store.Tx, r *Request, steps []plannedSt
 			}
 		}
 	}
-	return round, stepActivate(ctx, tx, r, round, 1, cal, now)
+	if len(steps) == 0 {
+		return 0, store.Errorf(store.Invalid, "The approval policy gives %s no steps. Ask an administrator to fix the policy.", r.Ref())
+	}
+	return round, stepActivate(ctx, tx, r, round, 1, steps[0].SLAHours, steps[0].approvers, cal, now)
 }
 
-// stepActivate starts a step's clock (reminder at half the SLA, escalation at its end, in business
-// hours), points the request at it and tells its approvers.
-func stepActivate(ctx context.Context, tx *store.Tx, r *Request, round, position int, cal Calendar, now time.Time) error {
-	var sla int
-	if err := tx.GetContext(ctx, &sla, `SELECT sla_hours FROM approval_steps WHERE tenant_id = $1 AND request_id = $2 AND round = $3 AND position = $4`,
-		tx.Scope.TenantID, r.ID, round, position); err != nil {
-		return fmt.Errorf("error loading step %d of %s: %w", position, r.ID, err)
-	}
+// stepActivate starts a step's clock (reminder at half its SLA of sla business hours, escalation at its
+// end), points the request at it and tells its approvers. The caller has the step's SLA and approvers at
+// hand (just planned, or loaded with the route), so they are not read again.
+func stepActivate(ctx context.Context, tx *store.Tx, r *Request, round, position, sla int, approvers []store.ID, cal Calendar, now time.Time) error {
 	full := time.Duration(sla) * time.Hour
 	remind, due := cal.AddBusinessHours(now, full/2), cal.AddBusinessHours(now, full)
 	if _, err := tx.ExecContext(ctx, `
@@ -167,38 +168,40 @@ func stepActivate(ctx context.Context, tx *store.Tx, r *Request, round, position
 		WHERE tenant_id = $1 AND id = $2`, tx.Scope.TenantID, r.ID, position, round); err != nil {
 		return fmt.Errorf("error moving %s to step %d: %w", r.ID, position, err)
 	}
-	approvers, err := stepApproverIDs(ctx, tx, r.ID, round, position)
-	if err != nil {
-		return err
-	}
+	approvers = slices.Clone(approvers)
+	slices.SortFunc(approvers, func(a, b store.ID) int { return bytes.Compare(a[:], b[:]) })
 	return tell(ctx, tx, approvers, "approvals.waiting", r.Ref()+" waits for your decision",
 		fmt.Sprintf("%s asks for approval of %q (%s). Please decide by %s.", r.RequesterName, r.Title,
 			formatMoney(r.Amount, r.Currency), due.In(cal.Loc).Format("Mon 2 Jan 15:04 MST")), r.ID)
 }
 
-func stepApproverIDs(ctx context.Context, tx *store.Tx, id store.ID, round, position int) ([]store.ID, error) {
-	var ids []store.ID
-	if err := tx.SelectContext(ctx, &ids, `
-		SELECT user_id FROM approval_step_approvers WHERE tenant_id = $1 AND request_id = $2 AND round = $3 AND position = $4
-		ORDER BY user_id`, tx.Scope.TenantID, id, round, position); err != nil {
-		return nil, fmt.Errorf("error loading approvers of %s: %w", id, err)
-	}
-	return ids, nil
-}
-
-// tell notifies members in the app and by e-mail, with a link to the request.
+// tell notifies members in the app and by e-mail, with a link to the request. The addresses are read in one
+// statement, and only when e-mail can be sent (a sealer for the outbox is configured).
 func tell(ctx context.Context, tx *store.Tx, users []store.ID, kind, title, body string, requestID store.ID) error {
 	link := "/approvals/" + requestID.String()
 	for _, u := range users {
 		if err := notify.InApp(ctx, tx, notify.InAppParams{UserID: u, Kind: kind, Title: title, Body: body, Link: link}); err != nil {
 			return err
 		}
-		var email string
-		if err := tx.GetContext(ctx, &email, `SELECT email FROM users WHERE id = $1`, u); err != nil {
-			return fmt.Errorf("error loading e-mail address of %s: %w", u, err)
-		}
-		if tx.Secrets() == nil {
-			continue
+	}
+	if tx.Secrets() == nil || len(users) == 0 {
+		return nil
+	}
+	var rows []struct {
+		ID    store.ID `db:"id"`
+		Email string   `db:"email"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `SELECT id, email FROM users WHERE id = ANY($1)`, idStrings(users)); err != nil {
+		return fmt.Errorf("error loading e-mail addresses: %w", err)
+	}
+	emails := make(map[store.ID]string, len(rows))
+	for _, r := range rows {
+		emails[r.ID] = r.Email
+	}
+	for _, u := range users {
+		email, ok := emails[u]
+		if !ok {
+			return fmt.Errorf("error loading e-mail address of %s: no such user", u)
 		}
 		if err := notify.Email(ctx, tx, notify.EmailParams{To: email, Subject: title, Text: body + "\n\nOpen the request: " + link}); err != nil {
 			return err
@@ -248,11 +251,7 @@ func requestSubmit(ctx context.Context, db *store.DB, scope store.Scope, id stor
 				return store.Errorf(store.Invalid, "Attach at least one receipt (a PDF or a photo) before submitting the claim.")
 			}
 		}
-		s, err := settingsTx(ctx, tx)
-		if err != nil {
-			return err
-		}
-		loc, err := tenantLocation(ctx, tx)
+		s, loc, err := settingsLocationTx(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -297,40 +296,51 @@ func requestSubmit(ctx context.Context, db *store.DB, scope store.Scope, id stor
 	return out, nil
 }
 
-// stepsTx returns the route of one round, each step with its approvers and decisions.
+// stepsTx returns the route of one round, each step with its approvers (ordered as on the request's page)
+// and decisions (oldest first), in one statement.
 func stepsTx(ctx context.Context, tx *store.Tx, id store.ID, round int) ([]RouteStep, error) {
-	var steps []RouteStep
-	if err := tx.SelectContext(ctx, &steps, `
-		SELECT round, position, name, approver_kind, approver_role, mode, needed, sla_hours, status, activated_at,
-		       remind_at, due_at, reminded_at, escalated_at, decided_at
-		FROM approval_steps WHERE tenant_id = $1 AND request_id = $2 AND round = $3 ORDER BY position`,
+	var rows []struct {
+		RouteStep
+		ApproversJSON []byte `db:"approvers_json"`
+		DecisionsJSON []byte `db:"decisions_json"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `
+		SELECT s.round, s.position, s.name, s.approver_kind, s.approver_role, s.mode, s.needed, s.sla_hours, s.status,
+		       s.activated_at, s.remind_at, s.due_at, s.reminded_at, s.escalated_at, s.decided_at,
+		       (SELECT coalesce(json_agg(json_build_object('user_id', a.user_id, 'name', u.name, 'escalated', a.escalated)
+		                                 ORDER BY a.escalated, lower(u.name), a.user_id), '[]')
+		        FROM approval_step_approvers a JOIN users u ON u.id = a.user_id
+		        WHERE a.tenant_id = s.tenant_id AND a.request_id = s.request_id AND a.round = s.round AND a.position = s.position
+		       ) AS approvers_json,
+		       (SELECT coalesce(json_agg(json_build_object('id', d.id, 'round', d.round, 'position', d.position,
+		                                 'approver_id', d.approver_id, 'approver_name', ua.name, 'decided_by', d.decided_by,
+		                                 'decided_by_name', ub.name, 'decision', d.decision, 'comment', d.comment,
+		                                 'created_at', d.created_at) ORDER BY d.created_at, d.id), '[]')
+		        FROM approval_decisions d JOIN users ua ON ua.id = d.approver_id JOIN users ub ON ub.id = d.decided_by
+		        WHERE d.tenant_id = s.tenant_id AND d.request_id = s.request_id AND d.round = s.round AND d.position = s.position
+		       ) AS decisions_json
+		FROM approval_steps s WHERE s.tenant_id = $1 AND s.request_id = $2 AND s.round = $3 ORDER BY s.position`,
 		tx.Scope.TenantID, id, round); err != nil {
 		return nil, fmt.Errorf("error loading route of %s: %w", id, err)
 	}
-	var members []struct {
-		Position int `db:"position"`
-		StepMember
-	}
-	if err := tx.SelectContext(ctx, &members, `
-		SELECT a.position, a.user_id, u.name, a.escalated FROM approval_step_approvers a JOIN users u ON u.id = a.user_id
-		WHERE a.tenant_id = $1 AND a.request_id = $2 AND a.round = $3 ORDER BY a.position, a.escalated, lower(u.name)`,
-		tx.Scope.TenantID, id, round); err != nil {
-		return nil, fmt.Errorf("error loading approvers of %s: %w", id, err)
-	}
-	decisions, err := decisionsTx(ctx, tx, id, round)
-	if err != nil {
-		return nil, err
-	}
-	for i := range steps {
-		for _, m := range members {
-			if m.Position == steps[i].Position {
-				steps[i].Approvers = append(steps[i].Approvers, m.StepMember)
-			}
+	steps := make([]RouteStep, len(rows))
+	for i, r := range rows {
+		steps[i] = r.RouteStep
+		if err := json.Unmarshal(r.ApproversJSON, &steps[i].Approvers); err != nil {
+			return nil, fmt.Errorf("error reading approvers of %s: %w", id, err)
 		}
-		for _, d := range decisions {
-			if d.Position == steps[i].Position {
-				steps[i].Decisions = append(steps[i].Decisions, d)
-			}
+		if err := json.Unmarshal(r.DecisionsJSON, &steps[i].Decisions); err != nil {
+			return nil, fmt.Errorf("error reading decisions of %s: %w", id, err)
+		}
+		for j := range steps[i].Decisions {
+			// JSON carries the session's UTC offset; the driver gives other columns in the local zone.
+			steps[i].Decisions[j].CreatedAt = steps[i].Decisions[j].CreatedAt.In(time.Local)
+		}
+		if len(steps[i].Decisions) == 0 {
+			steps[i].Decisions = nil
+		}
+		if len(steps[i].Approvers) == 0 {
+			steps[i].Approvers = nil
 		}
 	}
 	return steps, nil
@@ -343,6 +353,16 @@ func (s RouteStep) approverIDs() []store.ID {
 		out = append(out, a.UserID)
 	}
 	return out
+}
+
+// approverName returns the name of approver a of the step (loaded with it), or "someone".
+func (s RouteStep) approverName(a store.ID) string {
+	for _, m := range s.Approvers {
+		if m.UserID == a {
+			return m.Name
+		}
+	}
+	return "someone"
 }
 
 // decidedFor reports whether approver a has decided on the step.

@@ -57,6 +57,36 @@ func settingsTx(ctx context.Context, tx *store.Tx) (*Settings, error) {
 	return &s, nil
 }
 
+// settingsLocationTx returns the tenant's approval settings and time zone, in one statement once the
+// settings exist (settingsTx creates them the first time).
+func settingsLocationTx(ctx context.Context, tx *store.Tx) (*Settings, *time.Location, error) {
+	var row struct {
+		Settings
+		TimeZone string `db:"time_zone"`
+	}
+	err := tx.GetContext(ctx, &row, `SELECT `+settingsColumns+`, (SELECT time_zone FROM tenants WHERE id = $1) AS time_zone
+		FROM approval_settings WHERE tenant_id = $1`, tx.Scope.TenantID)
+	if errors.Is(err, sql.ErrNoRows) {
+		s, err := settingsTx(ctx, tx)
+		if err != nil {
+			return nil, nil, err
+		}
+		loc, err := tenantLocation(ctx, tx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, loc, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("error loading approval settings: %w", err)
+	}
+	loc, err := time.LoadLocation(row.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return &row.Settings, loc, nil
+}
+
 // SettingsGet returns the approval settings of scope's tenant. Anyone who may submit requests may read them
 // (the forms show the thresholds).
 func SettingsGet(ctx context.Context, db *store.DB, scope store.Scope) (*Settings, error) {

@@ -18,15 +18,18 @@ import (
 // members, two employees (emp in Ops, emp2 in Sales), an admin and an auditor. Tenant B has an admin and
 // an employee.
 type testBundle struct {
-	db     *store.DB
-	a, b   store.ID
-	sys    store.Scope
-	sysB   store.Scope
-	ids    map[string]store.ID // member ids of A by name
-	ops    store.ID
-	sales  store.ID
-	adminB store.Scope
-	empB   store.Scope
+	db *store.DB
+	// ownerURL reaches the test database as the owner role, for tests that write or analyze behind the
+	// app's back.
+	ownerURL string
+	a, b     store.ID
+	sys      store.Scope
+	sysB     store.Scope
+	ids      map[string]store.ID // member ids of A by name
+	ops      store.ID
+	sales    store.ID
+	adminB   store.Scope
+	empB     store.Scope
 }
 
 func (tb *testBundle) as(name string) store.Scope {
@@ -37,7 +40,7 @@ func setup(t testing.TB) (*testBundle, context.Context) {
 	t.Helper()
 	ctx := context.Background()
 	b := storetest.New(t)
-	tb := &testBundle{db: b.DB, ids: map[string]store.ID{}}
+	tb := &testBundle{db: b.DB, ownerURL: b.OwnerURL, ids: map[string]store.ID{}}
 	tenant := func(slug string) store.ID {
 		ten, err := identity.TenantCreate(ctx, tb.db, store.Scope{}, identity.TenantCreateParams{
 			Name: "Tenant " + slug, Slug: slug, TimeZone: "UTC", Currency: "EUR"})
