@@ -50,7 +50,7 @@ func InvoicesCount(ctx context.Context, tx *store.Tx, p InvoiceListParams) (int6
 		return 0, err
 	}
 	var n int64
-	if err := tx.GetContext(ctx, &n, `SELECT count(*)`+invoiceFrom+where, args...); err != nil {
+	if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM billing_invoices i`+where, args...); err != nil {
 		return 0, fmt.Errorf("error counting invoices: %w", err)
 	}
 	return n, nil

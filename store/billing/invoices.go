@@ -123,8 +123,10 @@ type Line struct {
 	Gross       int64     `db:"gross" json:"gross"`
 }
 
-// todaySQL is today's date in the tenant's time zone (documents are dated where the tenant is).
-const todaySQL = `(now() AT TIME ZONE (SELECT t.time_zone FROM tenants t WHERE t.id = i.tenant_id))::date`
+// todaySQL is today's date in the tenant's time zone (documents are dated where the tenant is), in a
+// query whose $1 is the tenant: not correlated with any row, it is computed once per query and the overdue
+// filter's bound is an index condition.
+const todaySQL = `(SELECT (now() AT TIME ZONE t.time_zone)::date FROM tenants t WHERE t.id = $1)`
 
 const invoiceColumns = `i.id, i.customer_id, c.name AS customer_name, i.status, i.number, i.currency, i.prices_include_tax,
 	i.issue_date, i.due_date, i.terms_days, i.notes, i.subtotal, i.tax_total, i.total, i.paid, i.credited, i.balance,
@@ -717,8 +719,9 @@ func InvoiceGet(ctx context.Context, db *store.DB, scope store.Scope, id store.I
 	return &d, nil
 }
 
-// InvoiceListParams filter and page the invoice list (newest first). Status "overdue" is not a status:
-// use Overdue. From and To bound the issue date (inclusive). Search matches part of the number.
+// InvoiceListParams filter and page the invoice list. Status "overdue" is not a status: use Overdue. From
+// and To bound the issue date (inclusive). Search matches part of the number or of the customer's name.
+// WithTotals asks for the filtered set's totals whatever the filter (see InvoiceList).
 type InvoiceListParams struct {
 	Status     Status
 	CustomerID *store.ID
@@ -727,6 +730,16 @@ type InvoiceListParams struct {
 	Search     string
 	After      string
 	Limit      int
+	WithTotals bool
+}
+
+// byIssueDate reports whether the list pages by issue date: with a date filter, newest issued first.
+func (p InvoiceListParams) byIssueDate() bool { return p.From != nil || p.To != nil }
+
+// tallied reports whether the filtered set's totals come from the tally (billing_invoice_tallies): no
+// filter, or a status only.
+func (p InvoiceListParams) tallied() bool {
+	return p.CustomerID == nil && !p.byIssueDate() && !p.Overdue && strings.TrimSpace(p.Search) == ""
 }
 
 // CurrencyTotal is a sum over invoices in one currency: never summed across currencies.
@@ -738,15 +751,20 @@ type CurrencyTotal struct {
 }
 
 // InvoiceListResult is a page of invoices, the cursor of the next page and the totals of the whole
-// filtered set per currency.
+// filtered set per currency. TotalsDeferred is set when the totals were not computed (a filter other than
+// the status, without WithTotals): InvoiceTotals computes them.
 type InvoiceListResult struct {
-	Invoices []Invoice
-	Next     string
-	Totals   []CurrencyTotal
+	Invoices       []Invoice
+	Next           string
+	Totals         []CurrencyTotal
+	TotalsDeferred bool
 }
 
-// InvoiceList returns a page of invoices, newest first, with keyset pagination on (created_at, id), and
-// the filtered set's totals per currency. The actor needs BillingRead.
+// InvoiceList returns a page of invoices with keyset pagination, newest first: by creation (created_at,
+// id), or with a date filter by issue date (issue_date, created_at, id). The filtered set's totals per
+// currency come with it when they are cheap, for the whole list or a status (from the tally the database
+// keeps in every invoice change's transaction), or always with p.WithTotals; otherwise TotalsDeferred
+// is set. The actor needs BillingRead.
 func InvoiceList(ctx context.Context, db *store.DB, scope store.Scope, p InvoiceListParams) (*InvoiceListResult, error) {
 	if p.Limit <= 0 || p.Limit > 200 {
 		p.Limit = 50
@@ -760,23 +778,12 @@ func InvoiceList(ctx context.Context, db *store.DB, scope store.Scope, p Invoice
 		if res, err = invoicePageTx(ctx, tx, p); err != nil {
 			return err
 		}
-		where, args, err := invoiceWhere(p, tx.Scope.TenantID)
-		if err != nil {
-			return err
+		if !p.tallied() && !p.WithTotals {
+			res.TotalsDeferred = true
+			return nil
 		}
-		// The totals join the customers only to search their names: every invoice has its customer (foreign
-		// key), and at 200,000 invoices the join doubled the time of the totals (162 ms → 70 ms unfiltered).
-		totalsFrom := ` FROM billing_invoices i`
-		if strings.TrimSpace(p.Search) != "" {
-			totalsFrom = invoiceFrom
-		}
-		if err := tx.SelectContext(ctx, &res.Totals, `SELECT i.currency, count(*) AS count,
-			coalesce(sum(i.total) FILTER (WHERE i.status <> 'void'), 0)::bigint AS total,
-			coalesce(sum(i.balance) FILTER (WHERE i.status IN ('issued', 'partially_paid')), 0)::bigint AS balance`+
-			totalsFrom+where+` GROUP BY i.currency ORDER BY i.currency`, args...); err != nil {
-			return fmt.Errorf("error totalling invoices: %w", err)
-		}
-		return nil
+		res.Totals, err = invoiceTotalsTx(ctx, tx, p)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -784,7 +791,60 @@ func InvoiceList(ctx context.Context, db *store.DB, scope store.Scope, p Invoice
 	return res, nil
 }
 
-// invoiceWhere is the invoice list's filter (without the page cursor) and its arguments.
+// InvoiceTotals returns the totals per currency of the invoice list's set with p's filter (p.After and
+// p.Limit are ignored): the count of invoices, the sum of their totals without void ones, and the open
+// balance (issued and partially paid). The actor needs BillingRead.
+func InvoiceTotals(ctx context.Context, db *store.DB, scope store.Scope, p InvoiceListParams) ([]CurrencyTotal, error) {
+	var out []CurrencyTotal
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.BillingRead); err != nil {
+			return err
+		}
+		var err error
+		out, err = invoiceTotalsTx(ctx, tx, p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// invoiceTotalsTx computes p's totals in tx: from the tally for the whole list or a status, else by
+// summing the filtered invoices. The caller checks the permission.
+func invoiceTotalsTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) ([]CurrencyTotal, error) {
+	var out []CurrencyTotal
+	if p.tallied() {
+		if p.Status != "" && !p.Status.Valid() {
+			return nil, (store.FieldErrors{"status": "Choose a status from the list."}).Err()
+		}
+		// The tally holds per currency and status the change of count, total and balance of every
+		// statement; summed they are the invoices' figures (TestInvoiceTallyMatchesInvoices).
+		if err := tx.SelectContext(ctx, &out, `SELECT currency, sum(invoices)::bigint AS count,
+			coalesce(sum(total) FILTER (WHERE status <> 'void'), 0)::bigint AS total,
+			coalesce(sum(balance) FILTER (WHERE status IN ('issued', 'partially_paid')), 0)::bigint AS balance
+			FROM billing_invoice_tallies WHERE tenant_id = $1 AND ($2 = '' OR status = $2)
+			GROUP BY currency HAVING sum(invoices) <> 0 ORDER BY currency`, tx.Scope.TenantID, string(p.Status)); err != nil {
+			return nil, fmt.Errorf("error reading the invoice tally: %w", err)
+		}
+		return out, nil
+	}
+	where, args, err := invoiceWhere(p, tx.Scope.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.SelectContext(ctx, &out, `SELECT i.currency, count(*) AS count,
+		coalesce(sum(i.total) FILTER (WHERE i.status <> 'void'), 0)::bigint AS total,
+		coalesce(sum(i.balance) FILTER (WHERE i.status IN ('issued', 'partially_paid')), 0)::bigint AS balance
+		FROM billing_invoices i`+where+` GROUP BY i.currency ORDER BY i.currency`, args...); err != nil {
+		return nil, fmt.Errorf("error totalling invoices: %w", err)
+	}
+	return out, nil
+}
+
+// invoiceWhere is the invoice list's filter over billing_invoices i (without the page cursor) and its
+// arguments; $1 is the tenant. Each filter is a fixed fragment added only when used, so the planner sees
+// the predicates of the partial indexes.
 func invoiceWhere(p InvoiceListParams, tenantID store.ID) (string, []any, error) {
 	if p.Status != "" && !p.Status.Valid() {
 		return "", nil, (store.FieldErrors{"status": "Choose a status from the list."}).Err()
@@ -812,34 +872,58 @@ func invoiceWhere(p InvoiceListParams, tenantID store.ID) (string, []any, error)
 		if r := []rune(s); len(r) > 100 {
 			s = string(r[:100])
 		}
-		n := arg("%" + likeEscaper.Replace(s) + "%")
-		where.WriteString(` AND (i.number ILIKE ` + n + ` OR c.name ILIKE ` + n + `)`)
+		// billing_invoice_search (migration 00020) reaches the trigram indexes of the numbers and the
+		// customers' names, which ILIKE under row-level security cannot.
+		where.WriteString(` AND i.id IN (SELECT s.id FROM billing_invoice_search(` + arg("%"+likeEscaper.Replace(s)+"%") + `) s)`)
 	}
 	return where.String(), args, nil
 }
 
 // invoicePageTx reads one page of the invoice list (p.Limit rows after p.After) in tx, without totals.
-// The caller checks the permission.
+// The page's ids are found first, on the indexes alone where they cover the filter, and only their rows
+// are read. The caller checks the permission.
 func invoicePageTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) (*InvoiceListResult, error) {
 	where, args, err := invoiceWhere(p, tx.Scope.TenantID)
 	if err != nil {
 		return nil, err
 	}
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	byDate := p.byIssueDate()
 	page := where
 	if p.After != "" {
 		key, id, err := cursorDecode(p.After)
 		if err != nil {
 			return nil, errBadCursor
 		}
-		t, err := time.Parse(time.RFC3339Nano, key)
-		if err != nil {
-			return nil, errBadCursor
+		// Spelled out rather than as a row comparison, so that the first key's bound is an index condition.
+		if byDate {
+			day, created, ok := strings.Cut(key, " ")
+			d, err1 := time.Parse(time.DateOnly, day)
+			t, err2 := time.Parse(time.RFC3339Nano, created)
+			if !ok || err1 != nil || err2 != nil {
+				return nil, errBadCursor
+			}
+			dk, k, i := arg(d), arg(t), arg(id)
+			page += ` AND i.issue_date <= ` + dk + ` AND (i.issue_date < ` + dk + ` OR i.created_at < ` + k +
+				` OR (i.created_at = ` + k + ` AND i.id < ` + i + `::uuid))`
+		} else {
+			t, err := time.Parse(time.RFC3339Nano, key)
+			if err != nil {
+				return nil, errBadCursor
+			}
+			k, i := arg(t), arg(id)
+			page += ` AND i.created_at <= ` + k + ` AND (i.created_at < ` + k + ` OR i.id < ` + i + `::uuid)`
 		}
-		k, i := arg(t), arg(id)
-		page += ` AND i.created_at <= ` + k + ` AND (i.created_at < ` + k + ` OR i.id < ` + i + `::uuid)`
 	}
-	q := `SELECT ` + invoiceColumns + invoiceFrom + page + ` ORDER BY i.created_at DESC, i.id DESC LIMIT ` + arg(p.Limit+1)
+	order := `i.created_at DESC, i.id DESC`
+	if byDate {
+		order = `i.issue_date DESC, i.created_at DESC, i.id DESC`
+	}
+	q := `SELECT ` + invoiceColumns + ` FROM (SELECT i.id, i.issue_date, i.created_at FROM billing_invoices i` + page +
+		` ORDER BY ` + order + ` LIMIT ` + arg(p.Limit+1) + `) pg
+		JOIN billing_invoices i ON i.tenant_id = $1 AND i.id = pg.id
+		JOIN billing_customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id
+		ORDER BY ` + strings.ReplaceAll(order, "i.", "pg.")
 	var rows []Invoice
 	if err := tx.SelectContext(ctx, &rows, q, args...); err != nil {
 		return nil, fmt.Errorf("error listing invoices: %w", err)
@@ -848,7 +932,11 @@ func invoicePageTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) (*Inv
 	if len(rows) > p.Limit {
 		last := rows[p.Limit-1]
 		rows = rows[:p.Limit]
-		res.Next = cursorEncode(last.CreatedAt.UTC().Format(time.RFC3339Nano), last.ID)
+		key := last.CreatedAt.UTC().Format(time.RFC3339Nano)
+		if byDate {
+			key = last.IssueDate.Format(time.DateOnly) + " " + key
+		}
+		res.Next = cursorEncode(key, last.ID)
 	}
 	res.Invoices = rows
 	return res, nil
