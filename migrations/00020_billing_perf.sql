@@ -105,25 +105,29 @@ CREATE INDEX IF NOT EXISTS billing_invoices_issue_date_idx ON billing_invoices (
 	INCLUDE (status, customer_id, due_date, currency, total, balance);
 
 -- Search by part of the number or of the customer's name. ILIKE is not leakproof, so under row-level
--- security the trigram indexes are out of reach; like billing_customer_search, this owner's function
--- applies the transaction's tenant itself (no tenant: no rows) and returns the matching invoice ids.
+-- security the trigram indexes are out of reach; like billing_customer_search, these owner's functions
+-- apply the transaction's tenant themselves (no tenant: no rows) and return ids. The list pages through
+-- the two separately (numbers; customers, then their invoices on billing_invoices_customer_idx alone), so
+-- a name that many invoices carry never reads every one of them for one page.
 -- +goose StatementBegin
-CREATE OR REPLACE FUNCTION billing_invoice_search(p_pattern text)
+CREATE FUNCTION billing_invoice_number_search(p_pattern text)
 RETURNS TABLE (id uuid)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 1000 AS $$
-	SELECT i.id FROM billing_invoices i
-	WHERE i.tenant_id = app_tenant_id() AND i.number ILIKE p_pattern
-	UNION
-	SELECT i.id FROM billing_customers c
-	JOIN billing_invoices i ON i.tenant_id = c.tenant_id AND i.customer_id = c.id
-	WHERE c.tenant_id = app_tenant_id() AND c.name ILIKE p_pattern
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 100 AS $$
+	SELECT i.id FROM billing_invoices i WHERE i.tenant_id = app_tenant_id() AND i.number ILIKE p_pattern
 $$;
 -- +goose StatementEnd
-REVOKE EXECUTE ON FUNCTION billing_invoice_search(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION billing_invoice_search(text) TO ledgerline_app;
+-- +goose StatementBegin
+CREATE FUNCTION billing_customer_name_search(p_pattern text)
+RETURNS TABLE (id uuid)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 20 AS $$
+	SELECT c.id FROM billing_customers c WHERE c.tenant_id = app_tenant_id() AND c.name ILIKE p_pattern
+$$;
+-- +goose StatementEnd
+REVOKE EXECUTE ON FUNCTION billing_invoice_number_search(text), billing_customer_name_search(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION billing_invoice_number_search(text), billing_customer_name_search(text) TO ledgerline_app;
 
 -- +goose Down
-DROP FUNCTION billing_invoice_search(text);
+DROP FUNCTION billing_invoice_number_search(text), billing_customer_name_search(text);
 DROP INDEX billing_invoices_issue_date_idx;
 DROP INDEX billing_invoices_open_list_idx;
 DROP TRIGGER billing_invoices_tally_delete ON billing_invoices;

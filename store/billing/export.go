@@ -45,7 +45,7 @@ func InvoicesCount(ctx context.Context, tx *store.Tx, p InvoiceListParams) (int6
 	if err := permit(ctx, tx, identity.BillingRead); err != nil {
 		return 0, err
 	}
-	where, args, err := invoiceWhere(p, tx.Scope.TenantID)
+	where, args, err := invoiceWhere(p, tx.Scope.TenantID, searchAll)
 	if err != nil {
 		return 0, err
 	}

@@ -829,7 +829,7 @@ func invoiceTotalsTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) ([]
 		}
 		return out, nil
 	}
-	where, args, err := invoiceWhere(p, tx.Scope.TenantID)
+	where, args, err := invoiceWhere(p, tx.Scope.TenantID, searchAll)
 	if err != nil {
 		return nil, err
 	}
@@ -842,15 +842,30 @@ func invoiceTotalsTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) ([]
 	return out, nil
 }
 
+// searchPart says how invoiceWhere writes a search: every match (numbers and customers' names), or one
+// of the two (the page reads them as two branches).
+type searchPart int
+
+const (
+	searchAll searchPart = iota
+	searchNumbers
+	searchCustomers
+)
+
 // invoiceWhere is the invoice list's filter over billing_invoices i (without the page cursor) and its
 // arguments; $1 is the tenant. Each filter is a fixed fragment added only when used, so the planner sees
 // the predicates of the partial indexes.
-func invoiceWhere(p InvoiceListParams, tenantID store.ID) (string, []any, error) {
-	if p.Status != "" && !p.Status.Valid() {
-		return "", nil, (store.FieldErrors{"status": "Choose a status from the list."}).Err()
-	}
+func invoiceWhere(p InvoiceListParams, tenantID store.ID, part searchPart) (string, []any, error) {
 	args := []any{tenantID}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	where, err := invoiceWhereArgs(p, part, func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) })
+	return where, args, err
+}
+
+// invoiceWhereArgs writes invoiceWhere's filter with arg adding the arguments after $1, the tenant.
+func invoiceWhereArgs(p InvoiceListParams, part searchPart, arg func(any) string) (string, error) {
+	if p.Status != "" && !p.Status.Valid() {
+		return "", (store.FieldErrors{"status": "Choose a status from the list."}).Err()
+	}
 	var where strings.Builder
 	where.WriteString(` WHERE i.tenant_id = $1`)
 	if p.Status != "" {
@@ -872,30 +887,48 @@ func invoiceWhere(p InvoiceListParams, tenantID store.ID) (string, []any, error)
 		if r := []rune(s); len(r) > 100 {
 			s = string(r[:100])
 		}
-		// billing_invoice_search (migration 00020) reaches the trigram indexes of the numbers and the
+		// The owner's functions of migration 00020 reach the trigram indexes of the numbers and the
 		// customers' names, which ILIKE under row-level security cannot.
-		where.WriteString(` AND i.id IN (SELECT s.id FROM billing_invoice_search(` + arg("%"+likeEscaper.Replace(s)+"%") + `) s)`)
+		n := arg("%" + likeEscaper.Replace(s) + "%")
+		switch part {
+		case searchNumbers:
+			where.WriteString(` AND i.id IN (SELECT s.id FROM billing_invoice_number_search(` + n + `) s)`)
+		case searchCustomers:
+			where.WriteString(` AND i.customer_id IN (SELECT s.id FROM billing_customer_name_search(` + n + `) s)`)
+		default:
+			where.WriteString(` AND i.id IN (SELECT s.id FROM billing_invoice_number_search(` + n + `) s
+				UNION SELECT x.id FROM billing_invoices x WHERE x.tenant_id = $1
+					AND x.customer_id IN (SELECT s.id FROM billing_customer_name_search(` + n + `) s))`)
+		}
 	}
-	return where.String(), args, nil
+	return where.String(), nil
 }
 
 // invoicePageTx reads one page of the invoice list (p.Limit rows after p.After) in tx, without totals.
 // The page's ids are found first, on the indexes alone where they cover the filter, and only their rows
-// are read. The caller checks the permission.
+// are read. A search pages through the matching numbers and the matching customers' invoices as two
+// branches, each stopping after one page. The caller checks the permission.
 func invoicePageTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) (*InvoiceListResult, error) {
-	where, args, err := invoiceWhere(p, tx.Scope.TenantID)
-	if err != nil {
-		return nil, err
-	}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	byDate := p.byIssueDate()
-	page := where
+	order := `i.created_at DESC, i.id DESC`
+	if byDate {
+		order = `i.issue_date DESC, i.created_at DESC, i.id DESC`
+	}
+	// Only the sort keys, so that an index holding them serves the page alone (a customer's invoices).
+	keys := `i.id, i.created_at`
+	if byDate {
+		keys += `, i.issue_date`
+	}
+	var cursor struct {
+		day, created time.Time
+		id           store.ID
+	}
 	if p.After != "" {
 		key, id, err := cursorDecode(p.After)
 		if err != nil {
 			return nil, errBadCursor
 		}
-		// Spelled out rather than as a row comparison, so that the first key's bound is an index condition.
+		cursor.id = id
 		if byDate {
 			day, created, ok := strings.Cut(key, " ")
 			d, err1 := time.Parse(time.DateOnly, day)
@@ -903,24 +936,52 @@ func invoicePageTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) (*Inv
 			if !ok || err1 != nil || err2 != nil {
 				return nil, errBadCursor
 			}
-			dk, k, i := arg(d), arg(t), arg(id)
-			page += ` AND i.issue_date <= ` + dk + ` AND (i.issue_date < ` + dk + ` OR i.created_at < ` + k +
-				` OR (i.created_at = ` + k + ` AND i.id < ` + i + `::uuid))`
-		} else {
-			t, err := time.Parse(time.RFC3339Nano, key)
-			if err != nil {
-				return nil, errBadCursor
-			}
-			k, i := arg(t), arg(id)
-			page += ` AND i.created_at <= ` + k + ` AND (i.created_at < ` + k + ` OR i.id < ` + i + `::uuid)`
+			cursor.day, cursor.created = d, t
+		} else if cursor.created, err = time.Parse(time.RFC3339Nano, key); err != nil {
+			return nil, errBadCursor
 		}
 	}
-	order := `i.created_at DESC, i.id DESC`
-	if byDate {
-		order = `i.issue_date DESC, i.created_at DESC, i.id DESC`
+	// branch is the page's ids for one search part; the branches share the arguments.
+	args := []any{tx.Scope.TenantID}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	branch := func(part searchPart) (string, error) {
+		where, err := invoiceWhereArgs(p, part, arg)
+		if err != nil {
+			return "", err
+		}
+		if p.After != "" {
+			// Spelled out rather than as a row comparison, so that the first key's bound is an index condition.
+			if byDate {
+				dk, k, i := arg(cursor.day), arg(cursor.created), arg(cursor.id)
+				where += ` AND i.issue_date <= ` + dk + ` AND (i.issue_date < ` + dk + ` OR i.created_at < ` + k +
+					` OR (i.created_at = ` + k + ` AND i.id < ` + i + `::uuid))`
+			} else {
+				k, i := arg(cursor.created), arg(cursor.id)
+				where += ` AND i.created_at <= ` + k + ` AND (i.created_at < ` + k + ` OR i.id < ` + i + `::uuid)`
+			}
+		}
+		return `SELECT ` + keys + ` FROM billing_invoices i` + where +
+			` ORDER BY ` + order + ` LIMIT ` + arg(p.Limit+1), nil
 	}
-	q := `SELECT ` + invoiceColumns + ` FROM (SELECT i.id, i.issue_date, i.created_at FROM billing_invoices i` + page +
-		` ORDER BY ` + order + ` LIMIT ` + arg(p.Limit+1) + `) pg
+	var ids string
+	if strings.TrimSpace(p.Search) == "" {
+		q, err := branch(searchAll)
+		if err != nil {
+			return nil, err
+		}
+		ids = q
+	} else {
+		numbers, err := branch(searchNumbers)
+		if err != nil {
+			return nil, err
+		}
+		customers, err := branch(searchCustomers)
+		if err != nil {
+			return nil, err
+		}
+		ids = `SELECT * FROM ((` + numbers + `) UNION (` + customers + `)) i ORDER BY ` + order + ` LIMIT $` + strconv.Itoa(len(args))
+	}
+	q := `SELECT ` + invoiceColumns + ` FROM (` + ids + `) pg
 		JOIN billing_invoices i ON i.tenant_id = $1 AND i.id = pg.id
 		JOIN billing_customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id
 		ORDER BY ` + strings.ReplaceAll(order, "i.", "pg.")
