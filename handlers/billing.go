@@ -297,9 +297,7 @@ func (h *Handler) invoiceView(c echo.Context, d *billing.InvoiceDetail, form *bv
 		}
 	}
 	if v.CanSend {
-		if cu, err := billing.CustomerGet(ctx, h.db, scope(c), d.CustomerID); err == nil {
-			v.CustomerEmail = cu.Email
-		}
+		v.CustomerEmail = d.CustomerEmail
 	}
 	ed, err := h.editorView(c, d, form)
 	if err != nil {

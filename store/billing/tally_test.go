@@ -272,3 +272,70 @@ func TestInvoiceListDeferredTotals(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, got)
 }
+
+// TestInvoiceGetLists: the invoice page's payments (live and reversed), credit notes and e-mails, which
+// InvoiceGet reads in one statement, carry every field as the tables hold it, in the page's order, and
+// the customer's address comes with the invoice.
+func TestInvoiceGetLists(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	fin := tb.as[identity.RoleFinance]
+	inv := tb.issued(ctx, t, tb.cust.ID, [2]int64{1, 10000}) // 119.00
+	empty := tb.invoice(ctx, t, inv.ID)
+	require.Empty(t, empty.Allocations)
+	require.Empty(t, empty.CreditNotes)
+	require.Empty(t, empty.Sends)
+	require.Empty(t, empty.Reminders)
+	require.Equal(t, "initech@example.com", empty.CustomerEmail)
+
+	p1, err := billing.PaymentRecord(ctx, tb.db, fin, billing.PaymentParams{CustomerID: tb.cust.ID, Amount: 1000, ReceivedOn: day("2026-02-03"),
+		Method: billing.MethodCheque, Reference: "CHQ-7", Allocations: []billing.Allocation{{InvoiceID: inv.ID, Amount: 1000}}})
+	require.NoError(t, err)
+	p2, err := billing.PaymentRecord(ctx, tb.db, fin, billing.PaymentParams{CustomerID: tb.cust.ID, Amount: 500, ReceivedOn: day("2026-02-04"),
+		Method: billing.MethodCash, Allocations: []billing.Allocation{{InvoiceID: inv.ID, Amount: 500}}})
+	require.NoError(t, err)
+	_, err = billing.PaymentReverse(ctx, tb.db, fin, billing.PaymentReverseParams{ID: p2.ID, Reason: "Bounced"})
+	require.NoError(t, err)
+	cn, err := billing.CreditNoteIssue(ctx, tb.db, fin, billing.CreditNoteParams{InvoiceID: inv.ID, Amount: ptr(int64(900)), Reason: "Discount"})
+	require.NoError(t, err)
+	s1, err := billing.InvoiceSendRequest(ctx, tb.db, fin, billing.InvoiceSendParams{InvoiceID: inv.ID})
+	require.NoError(t, err)
+	require.NoError(t, billing.InvoiceSendFailed(ctx, tb.db, tb.sys, s1.ID, "connection refused"))
+	s2, err := billing.InvoiceSendRequest(ctx, tb.db, fin, billing.InvoiceSendParams{InvoiceID: inv.ID, To: "boss@initech.example"})
+	require.NoError(t, err)
+	require.NoError(t, billing.InvoiceSendDone(ctx, tb.db, tb.sys, s2.ID))
+
+	d := tb.invoice(ctx, t, inv.ID)
+	require.Len(t, d.Allocations, 2)
+	a := d.Allocations[0]
+	require.Equal(t, p1.ID, a.PaymentID)
+	require.Equal(t, inv.ID, a.InvoiceID)
+	require.Equal(t, int64(1000), a.Amount)
+	require.Equal(t, "2026-02-03", a.ReceivedOn.Format(time.DateOnly))
+	require.Equal(t, string(billing.MethodCheque), a.Method)
+	require.Equal(t, "CHQ-7", a.Reference)
+	require.Nil(t, a.ReversedAt)
+	require.False(t, a.CreatedAt.IsZero())
+	require.Equal(t, p2.ID, d.Allocations[1].PaymentID)
+	require.NotNil(t, d.Allocations[1].ReversedAt, "the reversed payment stays listed, marked")
+
+	require.Len(t, d.CreditNotes, 1)
+	n := d.CreditNotes[0]
+	require.Equal(t, cn.ID, n.ID)
+	require.Equal(t, cn.Number, n.Number)
+	require.Equal(t, "EUR", n.Currency)
+	require.Equal(t, int64(900), n.Amount)
+	require.Equal(t, "Discount", n.Reason)
+	require.Equal(t, cn.IssueDate.Format(time.DateOnly), n.IssueDate.Format(time.DateOnly))
+	require.True(t, cn.CreatedAt.Equal(n.CreatedAt))
+	require.Equal(t, tb.cust.ID, n.CustomerID)
+
+	require.Len(t, d.Sends, 2)
+	require.Equal(t, s2.ID, d.Sends[0].ID, "newest first")
+	require.Equal(t, "boss@initech.example", d.Sends[0].Recipient)
+	require.NotNil(t, d.Sends[0].SentAt)
+	require.True(t, d.Sends[1].Retrying())
+	require.Equal(t, "connection refused", d.Sends[1].LastError)
+	require.Equal(t, 1, d.Sends[1].Attempts)
+	require.True(t, s1.RequestedAt.Equal(d.Sends[1].RequestedAt))
+}
