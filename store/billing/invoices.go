@@ -643,12 +643,12 @@ type InvoiceDetail struct {
 	Invoice
 	// CustomerEmail is the customer's e-mail address, the send form's default recipient.
 	CustomerEmail string
-	Lines       []Line
-	Taxes       []TaxShare
-	Allocations []AllocationRow
-	CreditNotes []CreditNote
-	Sends       []Send
-	Reminders   []Reminder
+	Lines         []Line
+	Taxes         []TaxShare
+	Allocations   []AllocationRow
+	CreditNotes   []CreditNote
+	Sends         []Send
+	Reminders     []Reminder
 }
 
 // AllocationRow is a payment's part applied to an invoice, as the invoice shows it.
