@@ -137,12 +137,13 @@ func (h *Handler) billingInvoiceList(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		if results { // the filter form stays on the page: no customer options, no frame
+			return nil
+		}
 		if v.Customers, err = h.customerOptions(c, "All customers", v.CustomerID); err != nil {
 			return err
 		}
-		if !results {
-			frame = h.shell(c, "Invoices — Billing")
-		}
+		frame = h.shell(c, "Invoices — Billing")
 		return nil
 	}); err != nil {
 		return err

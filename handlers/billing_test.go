@@ -170,6 +170,13 @@ func TestBillingPagesFlow(t *testing.T) {
 	require.NotContains(t, res.body, "<html", "a fragment, not a page")
 	require.Contains(t, testIDText(t, res, "billing-totals"), "EUR · 1 invoices")
 	require.Contains(t, testIDText(t, res, "billing-totals"), "Total EUR 297.50 · open EUR 0.00")
+	// Filtering in place answers the results fragment alone (the form and its customer list stay).
+	res = c.do(http.MethodGet, "/billing?customer="+custID, nil, http.Header{"HX-Request": {"true"}, "HX-Target": {"billing-invoice-results"}})
+	require.Equal(t, http.StatusOK, res.status)
+	require.NotContains(t, res.body, "<html")
+	require.NotContains(t, res.body, `name="customer"`)
+	require.Len(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "invoice-row" }), 1)
+	require.Len(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "billing-totals-pending" }), 1)
 	res = c.get("/billing?totals=1&customer=" + custID)
 	require.Contains(t, testIDText(t, res, "billing-totals"), "Total EUR 297.50")
 	res = c.get("/billing/reports")
