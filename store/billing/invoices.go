@@ -937,6 +937,31 @@ func invoiceWhereArgs(p InvoiceListParams, part searchPart, arg func(any) string
 // are read. A search pages through the matching numbers and the matching customers' invoices as two
 // branches, each stopping after one page. The caller checks the permission.
 func invoicePageTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) (*InvoiceListResult, error) {
+	q, args, err := invoicePageQuery(p, tx.Scope.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	var rows []Invoice
+	if err := tx.SelectContext(ctx, &rows, q, args...); err != nil {
+		return nil, fmt.Errorf("error listing invoices: %w", err)
+	}
+	res := &InvoiceListResult{}
+	if len(rows) > p.Limit {
+		last := rows[p.Limit-1]
+		rows = rows[:p.Limit]
+		key := last.CreatedAt.UTC().Format(time.RFC3339Nano)
+		if p.byIssueDate() {
+			key = last.IssueDate.Format(time.DateOnly) + " " + key
+		}
+		res.Next = cursorEncode(key, last.ID)
+	}
+	res.Invoices = rows
+	return res, nil
+}
+
+// invoicePageQuery is invoicePageTx's query (p.Limit + 1 rows, to know whether a next page exists) and
+// its arguments.
+func invoicePageQuery(p InvoiceListParams, tenantID store.ID) (string, []any, error) {
 	byDate := p.byIssueDate()
 	order := `i.created_at DESC, i.id DESC`
 	if byDate {
@@ -954,7 +979,7 @@ func invoicePageTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) (*Inv
 	if p.After != "" {
 		key, id, err := cursorDecode(p.After)
 		if err != nil {
-			return nil, errBadCursor
+			return "", nil, errBadCursor
 		}
 		cursor.id = id
 		if byDate {
@@ -962,15 +987,15 @@ func invoicePageTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) (*Inv
 			d, err1 := time.Parse(time.DateOnly, day)
 			t, err2 := time.Parse(time.RFC3339Nano, created)
 			if !ok || err1 != nil || err2 != nil {
-				return nil, errBadCursor
+				return "", nil, errBadCursor
 			}
 			cursor.day, cursor.created = d, t
 		} else if cursor.created, err = time.Parse(time.RFC3339Nano, key); err != nil {
-			return nil, errBadCursor
+			return "", nil, errBadCursor
 		}
 	}
 	// branch is the page's ids for one search part; the branches share the arguments.
-	args := []any{tx.Scope.TenantID}
+	args := []any{tenantID}
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	branch := func(part searchPart) (string, error) {
 		where, err := invoiceWhereArgs(p, part, arg)
@@ -995,40 +1020,24 @@ func invoicePageTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) (*Inv
 	if strings.TrimSpace(p.Search) == "" {
 		q, err := branch(searchAll)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		ids = q
 	} else {
 		numbers, err := branch(searchNumbers)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		customers, err := branch(searchCustomers)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		ids = `SELECT * FROM ((` + numbers + `) UNION (` + customers + `)) i ORDER BY ` + order + ` LIMIT $` + strconv.Itoa(len(args))
 	}
-	q := `SELECT ` + invoiceColumns + ` FROM (` + ids + `) pg
+	return `SELECT ` + invoiceColumns + ` FROM (` + ids + `) pg
 		JOIN billing_invoices i ON i.tenant_id = $1 AND i.id = pg.id
 		JOIN billing_customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id
-		ORDER BY ` + strings.ReplaceAll(order, "i.", "pg.")
-	var rows []Invoice
-	if err := tx.SelectContext(ctx, &rows, q, args...); err != nil {
-		return nil, fmt.Errorf("error listing invoices: %w", err)
-	}
-	res := &InvoiceListResult{}
-	if len(rows) > p.Limit {
-		last := rows[p.Limit-1]
-		rows = rows[:p.Limit]
-		key := last.CreatedAt.UTC().Format(time.RFC3339Nano)
-		if byDate {
-			key = last.IssueDate.Format(time.DateOnly) + " " + key
-		}
-		res.Next = cursorEncode(key, last.ID)
-	}
-	res.Invoices = rows
-	return res, nil
+		ORDER BY ` + strings.ReplaceAll(order, "i.", "pg."), args, nil
 }
 
 // InvoicePDFArgs is the job that renders an issued invoice's PDF once and stores it.
