@@ -76,6 +76,13 @@ func TestBenchModuleLoaders(t *testing.T) {
 	require.Zero(t, count(`SELECT count(*) FROM billing_invoices i WHERE tenant_id = $1 AND paid <>
 		coalesce((SELECT sum(amount) FROM billing_allocations a WHERE a.tenant_id = i.tenant_id AND a.invoice_id = i.id), 0)`))
 	require.Zero(t, count(`SELECT count(*) FROM billing_payments WHERE tenant_id = $1 AND allocated <> amount`))
+	// The invoice tally (the list's totals) counted the bulk load: equal to a fresh sum per currency and status.
+	require.Zero(t, count(`SELECT count(*) FROM
+		(SELECT currency, status, count(*) AS n, sum(total) AS t, sum(balance) AS b FROM billing_invoices
+			WHERE tenant_id = $1 GROUP BY currency, status) f
+		FULL JOIN (SELECT currency, status, sum(invoices) AS n, sum(total) AS t, sum(balance) AS b FROM billing_invoice_tallies
+			WHERE tenant_id = $1 GROUP BY currency, status HAVING sum(invoices) <> 0) y USING (currency, status)
+		WHERE f.n IS DISTINCT FROM y.n OR f.t IS DISTINCT FROM y.t OR f.b IS DISTINCT FROM y.b`))
 	// Pending: one active step, the request's current one, with approvers who are not the requester.
 	require.Zero(t, count(`SELECT count(*) FROM approval_requests r WHERE tenant_id = $1 AND status = 'pending' AND NOT EXISTS (
 		SELECT 1 FROM approval_steps s JOIN approval_step_approvers a USING (tenant_id, request_id, round, position)

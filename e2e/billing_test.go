@@ -112,5 +112,12 @@ func TestBillingBrowser(t *testing.T) {
 		t.Fatalf("the aging EUR total is %s after payment in full, want it back at %s", got, agingBefore)
 	}
 	screenshot(t, ctx, "billing-05-reports")
+
+	// The list searched for the customer shows its rows at once and loads their totals right after.
+	navigateBy(t, ctx, "search the invoice list", chromedp.Navigate(srv.url+"/billing?q=E2E+Trading"))
+	inviteWaitFor(t, ctx, "the search's totals", `(document.querySelector('[data-testid="billing-totals"]')?.innerText || '').includes('EUR · 1 invoices')`)
+	if got := text(t, ctx, `[data-testid="billing-totals"]`); !strings.Contains(got, "Total EUR 409.00 · open EUR 0.00") {
+		t.Fatalf("the search's totals read %q, want the paid invoice's EUR 409.00 and nothing open", got)
+	}
 	tb.requireNoConsoleErrors(t, "at the end")
 }

@@ -390,7 +390,7 @@ func (h *Handler) apiBillingRoutes(api huma.API) {
 				return nil, err
 			}
 			res, err := billing.InvoiceList(ctx, h.db, apiScope(ctx), billing.InvoiceListParams{Status: billing.Status(in.Status), CustomerID: cust,
-				Overdue: in.Overdue, Search: in.Search, After: in.Cursor, Limit: in.Limit})
+				Overdue: in.Overdue, Search: in.Search, After: in.Cursor, Limit: in.Limit, WithTotals: true})
 			if err != nil {
 				return nil, err
 			}

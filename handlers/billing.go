@@ -118,6 +118,9 @@ func (h *Handler) billingInvoiceList(c echo.Context) error {
 	v := bview.InvoiceListView{Search: strings.TrimSpace(q.Get("q")), Status: q.Get("status"), CustomerID: q.Get("customer"),
 		From: q.Get("from"), To: q.Get("to"), Overdue: q.Get("overdue") == "1", CanCreate: actorFrom(ctx).Can(identity.BillingWrite)}
 	p, problems := invoiceListParams(q)
+	// Totals that sum the filtered invoices come in a second request (billingInvoiceTotals) unless asked
+	// for (totals=1: the link for browsers without JavaScript), so that the list shows at once.
+	p.WithTotals = q.Get("totals") == "1"
 	// The page's reads (the list and its totals, the customer filter, the frame's counts) share one
 	// transaction (readShared).
 	var res *billing.InvoiceListResult
@@ -134,12 +137,13 @@ func (h *Handler) billingInvoiceList(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		if results { // the filter form stays on the page: no customer options, no frame
+			return nil
+		}
 		if v.Customers, err = h.customerOptions(c, "All customers", v.CustomerID); err != nil {
 			return err
 		}
-		if !results {
-			frame = h.shell(c, "Invoices — Billing")
-		}
+		frame = h.shell(c, "Invoices — Billing")
 		return nil
 	}); err != nil {
 		return err
@@ -155,10 +159,7 @@ func (h *Handler) billingInvoiceList(c echo.Context) error {
 	for _, i := range res.Invoices {
 		v.Rows = append(v.Rows, invoiceRowOf(i))
 	}
-	for _, t := range res.Totals {
-		v.Totals = append(v.Totals, bview.TotalRow{Currency: t.Currency, Count: bview.Itoa(int(t.Count)),
-			Total: money(t.Total, t.Currency), Balance: money(t.Balance, t.Currency)})
-	}
+	v.Totals = totalRows(res.Totals)
 	filters := url.Values{}
 	for k, val := range map[string]string{"q": v.Search, "status": v.Status, "customer": v.CustomerID, "from": v.From, "to": v.To} {
 		if val != "" {
@@ -170,6 +171,17 @@ func (h *Handler) billingInvoiceList(c echo.Context) error {
 	}
 	if len(problems) == 0 {
 		v.Export = h.exportButton(c, exports.KindBillingInvoices, filters)
+	}
+	if res.TotalsDeferred { // the totals request reports nothing for a filter the list refused
+		v.TotalsURL = "/billing/totals?" + filters.Encode()
+		withTotals := url.Values{"totals": {"1"}}
+		for k, x := range filters {
+			withTotals[k] = x
+		}
+		if p.After != "" {
+			withTotals.Set("after", p.After)
+		}
+		v.TotalsPageURL = "/billing?" + withTotals.Encode()
 	}
 	if res.Next != "" {
 		next := url.Values{}
@@ -189,6 +201,30 @@ func (h *Handler) billingInvoiceList(c echo.Context) error {
 		return render(c, http.StatusOK, bview.InvoiceResults(v))
 	}
 	return render(c, http.StatusOK, bview.InvoiceList(frame, v))
+}
+
+// billingInvoiceTotals is the totals fragment of the invoice list for a filter whose totals sum the
+// matching invoices (date range, customer, overdue, search): the list page loads it after itself.
+func (h *Handler) billingInvoiceTotals(c echo.Context) error {
+	p, problems := invoiceListParams(c.QueryParams())
+	if len(problems) > 0 {
+		return render(c, http.StatusOK, bview.InvoiceTotals(nil)) // the list itself reports the problem
+	}
+	totals, err := billing.InvoiceTotals(c.Request().Context(), h.db, scope(c), p)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, bview.InvoiceTotals(totalRows(totals)))
+}
+
+// totalRows formats totals per currency for the list's summary.
+func totalRows(totals []billing.CurrencyTotal) []bview.TotalRow {
+	var out []bview.TotalRow
+	for _, t := range totals {
+		out = append(out, bview.TotalRow{Currency: t.Currency, Count: bview.Itoa(int(t.Count)),
+			Total: money(t.Total, t.Currency), Balance: money(t.Balance, t.Currency)})
+	}
+	return out
 }
 
 func (h *Handler) billingInvoiceNew(c echo.Context) error {
@@ -262,9 +298,7 @@ func (h *Handler) invoiceView(c echo.Context, d *billing.InvoiceDetail, form *bv
 		}
 	}
 	if v.CanSend {
-		if cu, err := billing.CustomerGet(ctx, h.db, scope(c), d.CustomerID); err == nil {
-			v.CustomerEmail = cu.Email
-		}
+		v.CustomerEmail = d.CustomerEmail
 	}
 	ed, err := h.editorView(c, d, form)
 	if err != nil {

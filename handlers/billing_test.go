@@ -154,6 +154,31 @@ func TestBillingPagesFlow(t *testing.T) {
 	// The list shows it, the reports page draws the month, the auditor reads but does not write.
 	res = c.get("/billing?status=paid")
 	require.Len(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "invoice-row" }), 1)
+	// The totals of the whole list or a status come with the page (from the tally); those of other
+	// filters in a second request the page makes after itself, or with the page on totals=1 (no script).
+	require.Contains(t, testIDText(t, res, "billing-totals"), "EUR · 1 invoices")
+	require.Empty(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "billing-totals-pending" }))
+	res = c.get("/billing?customer=" + custID)
+	require.Len(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "invoice-row" }), 1)
+	require.Empty(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "billing-totals" }))
+	pending := findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "billing-totals-pending" })
+	require.Len(t, pending, 1)
+	require.Equal(t, "/billing/totals?customer="+custID, attr(pending[0], "hx-get"))
+	require.Equal(t, "load", attr(pending[0], "hx-trigger"))
+	res = c.get(attr(pending[0], "hx-get"))
+	require.Equal(t, http.StatusOK, res.status)
+	require.NotContains(t, res.body, "<html", "a fragment, not a page")
+	require.Contains(t, testIDText(t, res, "billing-totals"), "EUR · 1 invoices")
+	require.Contains(t, testIDText(t, res, "billing-totals"), "Total EUR 297.50 · open EUR 0.00")
+	// Filtering in place answers the results fragment alone (the form and its customer list stay).
+	res = c.do(http.MethodGet, "/billing?customer="+custID, nil, http.Header{"HX-Request": {"true"}, "HX-Target": {"billing-invoice-results"}})
+	require.Equal(t, http.StatusOK, res.status)
+	require.NotContains(t, res.body, "<html")
+	require.NotContains(t, res.body, `name="customer"`)
+	require.Len(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "invoice-row" }), 1)
+	require.Len(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "billing-totals-pending" }), 1)
+	res = c.get("/billing?totals=1&customer=" + custID)
+	require.Contains(t, testIDText(t, res, "billing-totals"), "Total EUR 297.50")
 	res = c.get("/billing/reports")
 	require.Equal(t, http.StatusOK, res.status)
 	require.Contains(t, res.body, "<svg")
@@ -187,6 +212,13 @@ func TestBillingPagesFlow(t *testing.T) {
 	rowsB := b.billingB(t)
 	require.Equal(t, http.StatusNotFound, c.get("/billing/invoices/"+rowsB.invoice.String()).status)
 	require.Equal(t, http.StatusNotFound, c.post("/billing/invoices/"+rowsB.invoice.String()+"/issue", url.Values{"version": {"1"}}).status)
+	res = c.get("/billing/totals?q=" + url.QueryEscape(number))
+	require.Contains(t, testIDText(t, res, "billing-totals"), "EUR · 1 invoices", "tenant A's own invoice")
+	res = c.get("/billing/totals?customer=" + rowsB.customer.String())
+	require.Empty(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "billing-totals" }), "tenant B's customer")
+	res = c.get("/billing/totals?overdue=1&from=2000-01-01")
+	require.Equal(t, http.StatusOK, res.status)
+	require.Empty(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "billing-totals" }), "nothing overdue, tenant B's never counted")
 }
 
 // firstInvoiceNumber is the number of tenant A's first invoice (its zone is Europe/Berlin).

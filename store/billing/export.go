@@ -45,12 +45,12 @@ func InvoicesCount(ctx context.Context, tx *store.Tx, p InvoiceListParams) (int6
 	if err := permit(ctx, tx, identity.BillingRead); err != nil {
 		return 0, err
 	}
-	where, args, err := invoiceWhere(p, tx.Scope.TenantID)
+	where, args, err := invoiceWhere(p, tx.Scope.TenantID, searchAll)
 	if err != nil {
 		return 0, err
 	}
 	var n int64
-	if err := tx.GetContext(ctx, &n, `SELECT count(*)`+invoiceFrom+where, args...); err != nil {
+	if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM billing_invoices i`+where, args...); err != nil {
 		return 0, fmt.Errorf("error counting invoices: %w", err)
 	}
 	return n, nil

@@ -9,3 +9,6 @@ func SetEachPageSize(n int) func() {
 	eachPageSize = n
 	return func() { eachPageSize = old }
 }
+
+// InvoicePageQuery exposes the invoice list's page query so that tests can check its plan.
+var InvoicePageQuery = invoicePageQuery

@@ -69,6 +69,7 @@ func TestInvoiceLifecycle(t *testing.T) {
 	d := tb.invoice(ctx, t, inv.ID)
 	require.Len(t, d.Lines, 2)
 	require.Len(t, d.Taxes, 2)
+	require.Equal(t, "initech@example.com", d.CustomerEmail, "the send form's default recipient")
 	inv, err = billing.InvoiceLineRemove(ctx, tb.db, fin, inv.ID, inv.Version, d.Lines[1].ID)
 	require.NoError(t, err)
 	require.Equal(t, int64(35700), inv.Total)

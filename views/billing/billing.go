@@ -59,6 +59,9 @@ type InvoiceListView struct {
 	Problems                             []ui.FieldError
 	// Export is the Export button of the filtered list (nil when the member may not export).
 	Export *ui.ExportProps
+	// TotalsURL, when set, loads the totals after the list (InvoiceTotals fragment); TotalsPageURL is the
+	// list with its totals, for browsers without JavaScript.
+	TotalsURL, TotalsPageURL string
 }
 
 // InvoiceRow is one invoice in a table.

@@ -1,0 +1,118 @@
+package billing_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"ledgerline/store"
+	"ledgerline/store/billing"
+)
+
+// planNodes flattens an EXPLAIN (FORMAT JSON) plan into "node type on relation using index" strings.
+func planNodes(plan any, out *[]string) {
+	switch v := plan.(type) {
+	case map[string]any:
+		if t, ok := v["Node Type"].(string); ok {
+			s := t
+			if r, ok := v["Relation Name"].(string); ok {
+				s += " on " + r
+			}
+			if ix, ok := v["Index Name"].(string); ok {
+				s += " using " + ix
+			}
+			*out = append(*out, s)
+		}
+		for _, x := range v {
+			planNodes(x, out)
+		}
+	case []any:
+		for _, x := range v {
+			planNodes(x, out)
+		}
+	}
+}
+
+// TestInvoiceListPlans loads 30,000 invoices into tenant A (as the owner, in one statement: the tally
+// trigger counts them too) and checks, through row-level security as the app runs them, that each list
+// filter's page query walks the index made for it and never scans the invoices: the plans measured at
+// 200,000 invoices in bench/README.md.
+func TestInvoiceListPlans(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	conn, err := pgx.Connect(ctx, tb.ownerURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	// A thousand customers with 30 invoices each, as at bench scale (2,000 customers, 100 invoices each);
+	// every third invoice paid; the newest 3,000 not yet due.
+	rare := tb.customer(ctx, t, tb.sys, "Wayne", "EUR")
+	_, err = conn.Exec(ctx, `INSERT INTO billing_customers (tenant_id, id, name, currency)
+		SELECT $1, gen_random_uuid(), 'Customer ' || g, 'EUR' FROM generate_series(1, 999) g`, tb.a)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `INSERT INTO billing_invoices (tenant_id, id, customer_id, status, series, year, seq, number, currency,
+			issue_date, due_date, subtotal, tax_total, total, paid, balance, issued_at, created_at)
+		SELECT $1, gen_random_uuid(), CASE WHEN g % 1000 = 0 THEN $2::uuid ELSE cs.ids[1 + g % 999] END,
+			CASE WHEN g % 3 = 0 THEN 'paid' ELSE 'issued' END, 'INV', 2025, g, 'INV-2025-' || lpad(g::text, 6, '0'), 'EUR',
+			current_date - (30000 - g) / 100, current_date - (30000 - g) / 100 + CASE WHEN g > 27000 THEN 60 ELSE 14 END,
+			1000, 190, 1190, CASE WHEN g % 3 = 0 THEN 1190 ELSE 0 END, CASE WHEN g % 3 = 0 THEN 0 ELSE 1190 END,
+			now() - (30000 - g) * interval '1 minute', now() - (30000 - g) * interval '1 minute'
+		FROM generate_series(1, 30000) g,
+			(SELECT array_agg(id) AS ids FROM billing_customers WHERE tenant_id = $1 AND name LIKE 'Customer %') cs`, tb.a, rare.ID)
+	require.NoError(t, err)
+	for _, q := range []string{`VACUUM ANALYZE billing_invoices`, `ANALYZE billing_customers`} {
+		_, err = conn.Exec(ctx, q)
+		require.NoError(t, err)
+	}
+	requireTallyExact(ctx, t, tb.db, tb.a, "after a bulk insert")
+
+	from, to := time.Now().AddDate(0, 0, -60), time.Now().AddDate(0, 0, -30)
+	cases := []struct {
+		name  string
+		p     billing.InvoiceListParams
+		index []string // the page walks one of these
+	}{
+		{"first page", billing.InvoiceListParams{}, []string{"billing_invoices_list_idx"}},
+		{"status", billing.InvoiceListParams{Status: billing.StatusPaid}, []string{"billing_invoices_status_idx"}},
+		{"overdue", billing.InvoiceListParams{Overdue: true}, []string{"billing_invoices_open_list_idx"}},
+		{"date range", billing.InvoiceListParams{From: &from, To: &to}, []string{"billing_invoices_issue_date_idx"}},
+		{"status in a date range", billing.InvoiceListParams{Status: billing.StatusPaid, From: &from, To: &to}, []string{"billing_invoices_issue_date_idx"}},
+		{"customer", billing.InvoiceListParams{CustomerID: &rare.ID}, []string{"billing_invoices_customer_idx"}},
+		// A name takes its customers' invoices; one that every customer shares walks the list instead.
+		{"customer name", billing.InvoiceListParams{Search: "Wayne"}, []string{"billing_invoices_customer_idx"}},
+		{"common customer name", billing.InvoiceListParams{Search: "Customer"}, []string{"billing_invoices_customer_idx", "billing_invoices_list_idx"}},
+		{"number", billing.InvoiceListParams{Search: "INV-2025-0123"}, []string{"billing_invoices_pkey"}},
+	}
+	for _, c := range cases {
+		c.p.Limit = 20
+		for _, after := range []bool{false, true} {
+			p := c.p
+			if after { // a deep page: the cursor's bound is an index condition too
+				res, err := billing.InvoiceList(ctx, tb.db, tb.sys, p)
+				require.NoError(t, err)
+				require.NotEmpty(t, res.Next, c.name)
+				p.After = res.Next
+			}
+			q, args, err := billing.InvoicePageQuery(p, tb.a)
+			require.NoError(t, err)
+			var raw []byte
+			require.NoError(t, tb.db.InTenant(ctx, tb.sys, func(tx *store.Tx) error {
+				return tx.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) `+q, args...).Scan(&raw)
+			}))
+			var plan any
+			require.NoError(t, json.Unmarshal(raw, &plan))
+			var nodes []string
+			planNodes(plan, &nodes)
+			joined := strings.Join(nodes, "\n")
+			require.NotContains(t, joined, "Seq Scan on billing_invoices", "%s (after %v):\n%s", c.name, after, joined)
+			found := false
+			for _, ix := range c.index {
+				found = found || strings.Contains(joined, "using "+ix)
+			}
+			require.True(t, found, "%s (after %v) walks %v:\n%s", c.name, after, c.index, joined)
+		}
+	}
+}
