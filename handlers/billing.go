@@ -206,6 +206,12 @@ func (h *Handler) billingInvoiceList(c echo.Context) error {
 // billingInvoiceTotals is the totals fragment of the invoice list for a filter whose totals sum the
 // matching invoices (date range, customer, overdue, search): the list page loads it after itself.
 func (h *Handler) billingInvoiceTotals(c echo.Context) error {
+	if c.Request().Header.Get("HX-Request") != "true" {
+		// Opened directly (a bookmark, a copied link): the list with its totals is the page for that.
+		q := c.QueryParams()
+		q.Set("totals", "1")
+		return c.Redirect(http.StatusSeeOther, "/billing?"+q.Encode())
+	}
 	p, problems := invoiceListParams(c.QueryParams())
 	if len(problems) > 0 {
 		return render(c, http.StatusOK, bview.InvoiceTotals(nil)) // the list itself reports the problem

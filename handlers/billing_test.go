@@ -165,7 +165,7 @@ func TestBillingPagesFlow(t *testing.T) {
 	require.Len(t, pending, 1)
 	require.Equal(t, "/billing/totals?customer="+custID, attr(pending[0], "hx-get"))
 	require.Equal(t, "load", attr(pending[0], "hx-trigger"))
-	res = c.get(attr(pending[0], "hx-get"))
+	res = c.do(http.MethodGet, attr(pending[0], "hx-get"), nil, http.Header{"HX-Request": {"true"}})
 	require.Equal(t, http.StatusOK, res.status)
 	require.NotContains(t, res.body, "<html", "a fragment, not a page")
 	require.Contains(t, testIDText(t, res, "billing-totals"), "EUR · 1 invoices")
@@ -212,11 +212,16 @@ func TestBillingPagesFlow(t *testing.T) {
 	rowsB := b.billingB(t)
 	require.Equal(t, http.StatusNotFound, c.get("/billing/invoices/"+rowsB.invoice.String()).status)
 	require.Equal(t, http.StatusNotFound, c.post("/billing/invoices/"+rowsB.invoice.String()+"/issue", url.Values{"version": {"1"}}).status)
-	res = c.get("/billing/totals?q=" + url.QueryEscape(number))
+	htmx := http.Header{"Hx-Request": {"true"}}
+	res = c.do(http.MethodGet, "/billing/totals?q="+url.QueryEscape(number), nil, htmx)
 	require.Contains(t, testIDText(t, res, "billing-totals"), "EUR · 1 invoices", "tenant A's own invoice")
-	res = c.get("/billing/totals?customer=" + rowsB.customer.String())
+	res = c.do(http.MethodGet, "/billing/totals?customer="+rowsB.customer.String(), nil, htmx)
 	require.Empty(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "billing-totals" }), "tenant B's customer")
-	res = c.get("/billing/totals?overdue=1&from=2000-01-01")
+	// The fragment opened directly (a bookmark) is the list with its totals.
+	res = c.get("/billing/totals?q=" + url.QueryEscape(number))
+	require.Equal(t, http.StatusSeeOther, res.status)
+	require.Equal(t, "/billing?q="+url.QueryEscape(number)+"&totals=1", res.header.Get("Location"))
+	res = c.do(http.MethodGet, "/billing/totals?overdue=1&from=2000-01-01", nil, htmx)
 	require.Equal(t, http.StatusOK, res.status)
 	require.Empty(t, findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "billing-totals" }), "nothing overdue, tenant B's never counted")
 }
