@@ -558,9 +558,12 @@ func movementPageTx(ctx context.Context, tx *store.Tx, p MovementListParams, cou
 		if err != nil {
 			return nil, errBadCursor
 		}
-		q.WriteString(` AND (m.occurred_at, m.id) < (` + arg(at) + `, ` + arg(id) + `)`)
+		// Spelled out rather than as a row comparison, so that the time bound prunes the newer partitions.
+		t, n := arg(at), arg(id)
+		q.WriteString(` AND m.occurred_at <= ` + t + ` AND (m.occurred_at < ` + t + ` OR m.id < ` + n + `)`)
 	}
-	q.WriteString(` ORDER BY m.occurred_at DESC, m.id DESC LIMIT ` + arg(p.Limit+1))
+	// A literal limit, so the statement's generic plan is reused (see store.Limit).
+	q.WriteString(` ORDER BY m.occurred_at DESC, m.id DESC` + store.Limit(p.Limit+1))
 	if err := tx.SelectContext(ctx, &res.Lines, q.String(), args...); err != nil {
 		return nil, fmt.Errorf("error listing stock movements: %w", err)
 	}
