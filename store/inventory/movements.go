@@ -55,6 +55,8 @@ type MovementLine struct {
 	ReservationID *store.ID    `db:"reservation_id" json:"reservation_id,omitempty"`
 	ReversesID    *store.ID    `db:"reverses_id" json:"reverses_id,omitempty"`
 	ActorID       *store.ID    `db:"actor_id" json:"actor_id,omitempty"`
+	// ItemSKU is the item's SKU, read only when MovementListParams.WithSKU asks for it (the ledger page).
+	ItemSKU string `db:"item_sku" json:"-"`
 }
 
 // Movement is one posted business event: a receipt, an issue, a transfer (two lines), an adjustment, a
@@ -475,7 +477,8 @@ func MovementGet(ctx context.Context, db *store.DB, scope store.Scope, id store.
 }
 
 // MovementListParams filters the ledger: by item, location, kind and time (From inclusive, To exclusive).
-// After is the previous page's cursor; Limit defaults to 50 (at most 500).
+// After is the previous page's cursor; Limit defaults to 50 (at most 500). WithSKU also reads each line's
+// ItemSKU (in the same query: a page naming its items needs no second one).
 type MovementListParams struct {
 	ItemID     *store.ID
 	LocationID *store.ID
@@ -483,6 +486,7 @@ type MovementListParams struct {
 	From, To   time.Time
 	After      string
 	Limit      int
+	WithSKU    bool
 }
 
 // MovementListResult is one page of ledger lines, newest first; Next is the next page's cursor.
@@ -528,6 +532,10 @@ func movementPageTx(ctx context.Context, tx *store.Tx, p MovementListParams, cou
 	var q strings.Builder
 	if count {
 		q.WriteString(`SELECT count(*) FROM stock_movements_all m WHERE m.tenant_id = $1`)
+	} else if p.WithSKU {
+		// A left join: archived lines may outlive their item once archival purges it ("" then).
+		q.WriteString(`SELECT ` + movementLineColumns + `, coalesce(i.sku, '') AS item_sku FROM stock_movements_all m
+			LEFT JOIN inventory_items i ON i.tenant_id = m.tenant_id AND i.id = m.item_id WHERE m.tenant_id = $1`)
 	} else {
 		q.WriteString(`SELECT ` + movementLineColumns + ` FROM stock_movements_all m WHERE m.tenant_id = $1`)
 	}

@@ -41,6 +41,10 @@ func TestPageQueriesReuseAGenericPlan(t *testing.T) {
 			_, err := inventory.MovementList(ctx, tb.db, tb.sys, inventory.MovementListParams{})
 			return err
 		}, "%FROM stock_movements_all m WHERE m.tenant_id = $1 ORDER BY%", "LIMIT 51"},
+		{"LedgerPage", func(ctx context.Context) error {
+			_, err := inventory.MovementList(ctx, tb.db, tb.sys, inventory.MovementListParams{WithSKU: true})
+			return err
+		}, "%coalesce(i.sku, '') AS item_sku FROM stock_movements_all m%WHERE m.tenant_id = $1 ORDER BY%", "LIMIT 51"},
 		{"LedgerByKind", func(ctx context.Context) error {
 			_, err := inventory.MovementList(ctx, tb.db, tb.sys, inventory.MovementListParams{Kind: issue})
 			return err
@@ -95,6 +99,14 @@ func TestMovementListPagesWithOddLimits(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, all.Lines, 7)
 	require.Empty(t, all.Next)
+	// The ledger page reads each line's SKU in the same query.
+	withSKU, err := inventory.MovementList(ctx, tb.db, tb.sys, inventory.MovementListParams{WithSKU: true, Limit: 3})
+	require.NoError(t, err)
+	require.Len(t, withSKU.Lines, 3)
+	for _, l := range withSKU.Lines {
+		require.Equal(t, tb.item.SKU, l.ItemSKU)
+	}
+	require.Empty(t, all.Lines[0].ItemSKU, "only asked for")
 	for _, limit := range []int{1, 2, 3, 6, 7} {
 		var got []store.ID
 		p := inventory.MovementListParams{ItemID: &tb.item.ID, Limit: limit}
