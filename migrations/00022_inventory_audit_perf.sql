@@ -30,14 +30,15 @@ REVOKE EXECUTE ON FUNCTION audit_latest_change(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION audit_latest_change(text) TO ledgerline_app;
 
 -- The trigram indexes of the item search take new entries into a pending list (GIN's fast update) that
--- every search reads from end to end until VACUUM merges it. Every stock movement changes its items'
--- on-hand keys, so each item row gets a new version and both indexes new pending entries: on the bench
--- data the lists had grown to 464 and 200 pages, and a search for a word that matches nothing read all
--- 666 pages (7 ms) before it could answer. A 256 kB limit keeps the list to 32 pages: the insert that
--- fills it merges it into the index in one sorted pass (bulk imports still batch), and a search reads at
--- most 32 pages of it.
-ALTER INDEX inventory_items_sku_key_trgm SET (gin_pending_list_limit = 256);
-ALTER INDEX inventory_items_name_key_trgm SET (gin_pending_list_limit = 256);
+-- every search through them reads from end to end until VACUUM merges it. Every stock movement changes its
+-- items' on-hand keys, so each item row gets a new version and both indexes new pending entries: on the
+-- bench data the lists had grown to 464 and 200 pages, and a search for a word that matches nothing read
+-- all 666 pages (7 ms) before it could answer. A 1 MB limit (the default is 4 MB) keeps each list under 128
+-- pages: the insert that fills it merges it into the index in one sorted pass. Smaller limits would cut the
+-- search further but merge in smaller batches, which costs bulk imports (100,000 items bring millions of
+-- trigram entries); 1 MB keeps the merges large.
+ALTER INDEX inventory_items_sku_key_trgm SET (gin_pending_list_limit = 1024);
+ALTER INDEX inventory_items_name_key_trgm SET (gin_pending_list_limit = 1024);
 SELECT gin_clean_pending_list('inventory_items_sku_key_trgm'::regclass);
 SELECT gin_clean_pending_list('inventory_items_name_key_trgm'::regclass);
 

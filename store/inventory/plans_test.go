@@ -152,6 +152,6 @@ func TestItemSearchIndexesKeepAShortPendingList(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, 2)
 	for _, i := range got {
-		require.True(t, slices.Contains(i.opts, "gin_pending_list_limit=256"), "%s: %v", i.name, i.opts)
+		require.True(t, slices.Contains(i.opts, "gin_pending_list_limit=1024"), "%s: %v", i.name, i.opts)
 	}
 }
