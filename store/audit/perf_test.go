@@ -96,3 +96,44 @@ func TestListReusesAGenericPlan(t *testing.T) {
 		require.Positive(t, stmts[0].Generic, "filters %+v: planned afresh every time (%d custom plans)", p, stmts[0].Custom)
 	}
 }
+
+// Keyset pages of the log walk events that share a time by id, and a page cut by a larger store.Limit
+// step keeps exactly Limit events: every event once, newest first, whatever the page size.
+func TestListPagesThroughEqualTimes(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	tenant := tb.tenantCreate(ctx, t)
+	for i := range 7 {
+		at := "2026-03-01T08:00:00Z"
+		if i%3 == 0 {
+			at = "2026-02-01T08:00:00Z"
+		}
+		tb.eventInsert(ctx, t, tenant, at, nil, "department.create", "department", "d")
+	}
+	sc := store.Scope{TenantID: tenant}
+	all, err := audit.List(ctx, tb.db, sc, audit.ListParams{})
+	require.NoError(t, err)
+	require.Len(t, all.Events, 7)
+	var n int64
+	require.NoError(t, tb.db.InTenant(ctx, sc, func(tx *store.Tx) error {
+		var err error
+		n, err = audit.EventsCount(ctx, tx, audit.ListParams{Action: "department"})
+		return err
+	}))
+	require.EqualValues(t, 7, n)
+	for _, limit := range []int{1, 2, 3, 6} {
+		var got []store.ID
+		p := audit.ListParams{Limit: limit}
+		for {
+			res, err := audit.List(ctx, tb.db, sc, p)
+			require.NoError(t, err)
+			require.LessOrEqual(t, len(res.Events), limit)
+			got = append(got, eventIDs(res.Events)...)
+			if res.Next == "" {
+				break
+			}
+			p.After = res.Next
+		}
+		require.Equal(t, eventIDs(all.Events), got, "limit %d", limit)
+	}
+}
