@@ -380,7 +380,7 @@ func (h *Handler) itemView(c echo.Context, it *inventory.Item, form *invview.Ite
 			ReleasePath: "/inventory/reservations/" + r.ID.String() + "/release"})
 	}
 	reserveFormFill(c, &v.Reserve, it, locs)
-	v.History = historyView(hist, locs, nil, a.Tenant.Location(), invview.HistoryID)
+	v.History = historyView(hist, locs, false, a.Tenant.Location(), invview.HistoryID)
 	v.History.CanReverse, v.History.CSRFToken = v.CanAdjust, csrfToken(c)
 	// The item's whole history and its levels, as the ledger's and the levels' exports of this item (the
 	// ledger finds live items by SKU).
@@ -409,14 +409,15 @@ var kindBadges = map[inventory.MovementKind]string{
 	inventory.KindAdjustment: ui.BadgeDraft, inventory.KindStocktake: ui.BadgeDraft, inventory.KindReversal: ui.BadgeRejected,
 }
 
-// historyView turns ledger lines into rows; items names the items for the ledger page (nil on an item's page).
-func historyView(res *inventory.MovementListResult, locs []inventory.Location, items map[store.ID]inventory.Item,
+// historyView turns ledger lines into rows; showItem names each line's item (the ledger page, which reads
+// the lines WithSKU; not an item's page).
+func historyView(res *inventory.MovementListResult, locs []inventory.Location, showItem bool,
 	loc *time.Location, target string) invview.HistoryView {
 	names := map[store.ID]string{}
 	for _, l := range locs {
 		names[l.ID] = l.Code
 	}
-	v := invview.HistoryView{Target: target, ShowItem: items != nil}
+	v := invview.HistoryView{Target: target, ShowItem: showItem}
 	seen := map[store.ID]bool{}
 	for _, m := range res.Lines {
 		when, exact := whenIn(m.OccurredAt, loc)
@@ -434,10 +435,11 @@ func historyView(res *inventory.MovementListResult, locs []inventory.Location, i
 			r.MovementID, r.ReversePath = m.MovementID.String(), "/inventory/movements/"+m.MovementID.String()+"/reverse"
 		}
 		seen[m.MovementID] = true
-		if it, ok := items[m.ItemID]; ok {
-			r.Item = it.SKU
-		} else if items != nil {
-			r.Item = "Item"
+		if showItem {
+			r.Item = m.ItemSKU
+			if r.Item == "" {
+				r.Item = "Item"
+			}
 		}
 		v.Rows = append(v.Rows, r)
 	}

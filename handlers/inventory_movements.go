@@ -558,18 +558,10 @@ func (h *Handler) inventoryLedgerPage(c echo.Context) (templ.Component, error) {
 	}
 	res := &inventory.MovementListResult{}
 	if len(problems) == 0 {
+		params.WithSKU = true // the lines name their items
 		if res, err = inventory.MovementList(ctx, h.db, scope(c), params); err != nil {
 			return nil, err
 		}
-	}
-	// Name the items of this page, all in one query.
-	ids := make([]store.ID, 0, len(res.Lines))
-	for _, l := range res.Lines {
-		ids = append(ids, l.ItemID)
-	}
-	items, err := inventory.ItemsGet(ctx, h.db, scope(c), ids)
-	if err != nil {
-		return nil, err
 	}
 	v.Locations = locationOptions(locs, "All locations", v.LocationID)
 	v.Kinds = []invview.Option{{Value: "", Label: "All kinds", Selected: v.Kind == ""}}
@@ -577,7 +569,7 @@ func (h *Handler) inventoryLedgerPage(c echo.Context) (templ.Component, error) {
 		inventory.KindAdjustment, inventory.KindStocktake, inventory.KindReversal} {
 		v.Kinds = append(v.Kinds, invview.Option{Value: string(k), Label: string(k), Selected: string(k) == v.Kind})
 	}
-	v.History = historyView(res, locs, items, tz, invview.LedgerResultsID)
+	v.History = historyView(res, locs, true, tz, invview.LedgerResultsID)
 	v.History.Problems = problems
 	v.History.CanReverse, v.History.CSRFToken = a.Can(identity.InventoryAdjust), csrfToken(c)
 	filters := url.Values{}

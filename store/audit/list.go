@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -150,22 +151,51 @@ func List(ctx context.Context, db *store.DB, scope store.Scope, p ListParams) (*
 	return res, nil
 }
 
+// writeFilters adds flt's filters to a query over audit_events_all e, each a fixed SQL fragment added only
+// when used: every combination of filters is its own statement with its own generic plan, which
+// PostgreSQL keeps per connection instead of planning each execution over every monthly partition (a
+// catch-all "$2 IS NULL OR e.actor_id = $2" would need a custom plan each time to use the right index).
+func writeFilters(q *strings.Builder, flt listFilter, arg func(any) string) {
+	if flt.actor != nil {
+		q.WriteString(` AND e.actor_id = ` + arg(*flt.actor))
+	}
+	if flt.action != "" {
+		n := arg(flt.action)
+		q.WriteString(` AND (e.action = ` + n + ` OR starts_with(e.action, ` + n + ` || '.'))`)
+	}
+	if flt.entityType != "" {
+		q.WriteString(` AND e.entity_type = ` + arg(flt.entityType))
+	}
+	if flt.entityID != "" {
+		q.WriteString(` AND e.entity_id = ` + arg(flt.entityID))
+	}
+	if flt.from != nil {
+		q.WriteString(` AND e.occurred_at >= ` + arg(*flt.from))
+	}
+	if flt.to != nil {
+		q.WriteString(` AND e.occurred_at < ` + arg(*flt.to))
+	}
+}
+
 // pageTx reads one page of events matching flt after (afterTime, afterID) in tx.
 func pageTx(ctx context.Context, tx *store.Tx, flt listFilter, afterTime *time.Time, afterID *store.ID, limit int) (*ListResult, error) {
+	args := []any{tx.Scope.TenantID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var q strings.Builder
+	q.WriteString(listQuery + ` WHERE e.tenant_id = $1`)
+	writeFilters(&q, flt, arg)
+	if afterTime != nil && afterID != nil {
+		// Spelled out rather than as a row comparison, so that the time bound prunes partitions and bounds
+		// the index scans.
+		t, id := arg(*afterTime), arg(*afterID)
+		q.WriteString(` AND e.occurred_at <= ` + t + ` AND (e.occurred_at < ` + t + ` OR e.id < ` + id + `)`)
+	}
+	q.WriteString(` ORDER BY e.occurred_at DESC, e.id DESC` + store.Limit(limit+1))
 	res := &ListResult{}
-	if err := tx.SelectContext(ctx, &res.Events, listQuery+`
-			WHERE e.tenant_id = $1
-			  AND ($2::uuid IS NULL OR e.actor_id = $2)
-			  AND ($3 = '' OR e.action = $3 OR starts_with(e.action, $3 || '.'))
-			  AND ($4 = '' OR e.entity_type = $4)
-			  AND ($5 = '' OR e.entity_id = $5)
-			  AND ($6::timestamptz IS NULL OR e.occurred_at >= $6)
-			  AND ($7::timestamptz IS NULL OR e.occurred_at < $7)
-			  AND ($8::timestamptz IS NULL OR (e.occurred_at, e.id) < ($8, $9::uuid))
-			ORDER BY e.occurred_at DESC, e.id DESC
-			LIMIT $10`,
-		tx.Scope.TenantID, flt.actor, flt.action, flt.entityType, flt.entityID, flt.from, flt.to,
-		afterTime, afterID, limit+1); err != nil {
+	if err := tx.SelectContext(ctx, &res.Events, q.String(), args...); err != nil {
 		return nil, err
 	}
 	if len(res.Events) > limit {
@@ -212,16 +242,16 @@ func EventsCount(ctx context.Context, tx *store.Tx, p ListParams) (int64, error)
 	if err != nil {
 		return 0, err
 	}
+	args := []any{tx.Scope.TenantID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT count(*) FROM audit_events_all e WHERE e.tenant_id = $1`)
+	writeFilters(&q, flt, arg)
 	var n int64
-	if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM audit_events_all e
-			WHERE e.tenant_id = $1
-			  AND ($2::uuid IS NULL OR e.actor_id = $2)
-			  AND ($3 = '' OR e.action = $3 OR starts_with(e.action, $3 || '.'))
-			  AND ($4 = '' OR e.entity_type = $4)
-			  AND ($5 = '' OR e.entity_id = $5)
-			  AND ($6::timestamptz IS NULL OR e.occurred_at >= $6)
-			  AND ($7::timestamptz IS NULL OR e.occurred_at < $7)`,
-		tx.Scope.TenantID, flt.actor, flt.action, flt.entityType, flt.entityID, flt.from, flt.to); err != nil {
+	if err := tx.GetContext(ctx, &n, q.String(), args...); err != nil {
 		return 0, fmt.Errorf("error counting audit events: %w", err)
 	}
 	return n, nil
@@ -301,27 +331,22 @@ func decodeCursor(s string) (time.Time, store.ID, error) {
 }
 
 // LatestChange returns the id of the newest event of scope's tenant in the domain that prefix names
-// ("inventory." or "inventory": actions "inventory.*") within the last changeWindow, or "" when there is
-// none; an index on the action's domain makes it one probe in the one or two monthly partitions the window
-// touches (the bound prunes the others when the statement starts). Every change writes an event in its
-// own transaction, so this moves whenever the domain's data changes: caches of aggregates key on it. The
-// window keeps that true as long as the caches live shorter than it: a change always yields a new id, and
-// a domain quiet for longer than the window reads "", which no cache entry from before can still hold.
+// ("inventory." or "inventory": actions "inventory.*"), or "" when there is none. Every change writes an
+// event in its own transaction, so this moves whenever the domain's data changes: caches of aggregates key
+// on it. It asks audit_latest_change (migration 00022), which runs as the owner for the tenant of the
+// transaction only: under row-level security the index on the action's domain is out of reach (split_part
+// is not leakproof) and the query walked the tenant's events through every partition; as the owner it is
+// one probe of that index per partition.
 func LatestChange(ctx context.Context, db *store.DB, scope store.Scope, prefix string) (string, error) {
-	var ids []store.ID
+	var id *store.ID
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		return tx.SelectContext(ctx, &ids, `
-			SELECT id FROM audit_events
-			WHERE tenant_id = $1 AND split_part(action, '.', 1) = $2
-			  AND occurred_at > now() - make_interval(secs => $3) AND occurred_at < now() + interval '1 day'
-			ORDER BY occurred_at DESC, id DESC LIMIT 1`,
-			scope.TenantID, strings.TrimSuffix(prefix, "."), ChangeWindow.Seconds())
+		return tx.GetContext(ctx, &id, `SELECT audit_latest_change($1)`, strings.TrimSuffix(prefix, "."))
 	})
 	if err != nil {
 		return "", fmt.Errorf("error finding the latest %s change: %w", prefix, err)
 	}
-	if len(ids) == 0 {
+	if id == nil {
 		return "", nil
 	}
-	return ids[0].String(), nil
+	return id.String(), nil
 }

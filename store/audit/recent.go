@@ -8,10 +8,6 @@ import (
 	"ledgerline/store"
 )
 
-// ChangeWindow is how far back LatestChange looks. Caches keyed on LatestChange must expire sooner than
-// this (see LatestChange).
-const ChangeWindow = 7 * 24 * time.Hour
-
 // RecentWindow is how far back Recent looks: four weeks, always in the live log, since archival only
 // detaches months that ended before the previous month began (ledger_partition_archive).
 const RecentWindow = 28 * 24 * time.Hour
@@ -32,16 +28,18 @@ const recentQuery = `
 // filters and pages everything. As for List, the caller checks the actor may read what it asks for.
 func Recent(ctx context.Context, db *store.DB, scope store.Scope, actor *store.ID, n int) ([]ListedEvent, error) {
 	var events []ListedEvent
+	limit := store.Limit(n) // a literal, so the plan is kept (store.Limit)
 	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
 		if actor == nil {
 			return tx.SelectContext(ctx, &events, recentQuery+`
-				ORDER BY e.occurred_at DESC, e.id DESC LIMIT $3`,
-				scope.TenantID, RecentWindow.Seconds(), n)
+				ORDER BY e.occurred_at DESC, e.id DESC`+limit, scope.TenantID, RecentWindow.Seconds())
 		}
 		return tx.SelectContext(ctx, &events, recentQuery+` AND e.actor_id = $3
-				ORDER BY e.occurred_at DESC, e.id DESC LIMIT $4`,
-			scope.TenantID, RecentWindow.Seconds(), *actor, n)
+				ORDER BY e.occurred_at DESC, e.id DESC`+limit, scope.TenantID, RecentWindow.Seconds(), *actor)
 	})
+	if len(events) > n {
+		events = events[:n]
+	}
 	if err != nil {
 		return nil, fmt.Errorf("error listing recent audit events: %w", err)
 	}

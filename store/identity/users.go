@@ -265,24 +265,36 @@ func memberPageTx(ctx context.Context, tx *store.Tx, p MemberListParams, cur *me
 	var rows []struct {
 		Member
 		SortName string `db:"sort_name"`
-	}
-	if total {
-		if err := tx.GetContext(ctx, &res.Total, `
-			SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id`+memberWhere, args...); err != nil {
-			return nil, fmt.Errorf("error counting members: %w", err)
-		}
+		Total    int    `db:"total"`
 	}
 	var afterName *string
 	var afterID *store.ID
 	if cur != nil {
 		afterName, afterID = &cur.name, &cur.id
 	}
+	// The total rides on every row of the page (an uncorrelated subquery: computed once), so the page and
+	// its count are one statement.
+	count := ""
+	if total {
+		count = `, (SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id` + memberWhere + `) AS total`
+	}
 	if err := tx.SelectContext(ctx, &rows, `
-			`+memberColumns+`, lower(u.name) AS sort_name`+memberFrom+memberWhere+`
+			`+memberColumns+`, lower(u.name) AS sort_name`+count+memberFrom+memberWhere+`
 			  AND ($6::text IS NULL OR (lower(u.name), u.id) > ($6::text, $7::uuid))
 			ORDER BY lower(u.name), u.id
 			LIMIT $8`, append(args, afterName, afterID, p.Limit+1)...); err != nil {
 		return nil, fmt.Errorf("error listing members: %w", err)
+	}
+	switch {
+	case !total:
+	case len(rows) > 0:
+		res.Total = rows[0].Total
+	case cur != nil:
+		// A page past the end (the list shrank since the link was made): count on its own.
+		if err := tx.GetContext(ctx, &res.Total, `
+			SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id`+memberWhere, args...); err != nil {
+			return nil, fmt.Errorf("error counting members: %w", err)
+		}
 	}
 	if cur != nil {
 		res.Start = cur.start

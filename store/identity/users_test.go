@@ -106,6 +106,12 @@ func TestMemberList(t *testing.T) {
 		require.Equal(t, []store.ID{f.max}, memberIDs(second.Members))
 		require.Equal(t, 4, second.Start, "the second page starts at the fourth member")
 		require.Empty(t, second.Next)
+		require.Equal(t, 4, second.Total, "every page counts the whole list")
+		// A page past the end of its list (here: a cursor after Fay, for a search only Ada matches) has no
+		// row to carry the total; it is counted on its own.
+		past := list(t, identity.MemberListParams{Limit: 3, After: first.Next, Search: "ada"})
+		require.Empty(t, past.Members)
+		require.Equal(t, 1, past.Total)
 	})
 
 	t.Run("Search", func(t *testing.T) {

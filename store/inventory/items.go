@@ -566,7 +566,7 @@ func itemListQuery(p ItemListParams, key itemSortKey, search string, cur *itemCu
 		k, id := arg(cur.key)+`::`+key.cast, arg(cur.id)+`::uuid`
 		q.WriteString(` AND ` + key.expr + ` ` + cmp + `= ` + k + ` AND (` + key.expr + ` ` + cmp + ` ` + k + ` OR i.id ` + cmp + ` ` + id + `)`)
 	}
-	q.WriteString(` ORDER BY ` + key.expr + dir + `, i.id` + dir + ` LIMIT ` + arg(p.Limit+1))
+	q.WriteString(` ORDER BY ` + key.expr + dir + `, i.id` + dir + store.Limit(p.Limit+1))
 	return q.String(), args
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,18 +54,30 @@ func StockLevels(ctx context.Context, db *store.DB, scope store.Scope, p StockLe
 		if err := permit(ctx, tx, identity.InventoryRead); err != nil {
 			return err
 		}
-		if err := tx.SelectContext(ctx, &out, `
+		// Each filter is a fixed fragment added only when used, so each combination is its own statement
+		// with a generic plan that PostgreSQL keeps, instead of one catch-all planned at every execution.
+		args := []any{tx.Scope.TenantID}
+		q := `
 			SELECT s.item_id, i.sku, i.name AS item_name, i.unit, s.location_id, l.code AS location_code,
 			       l.name AS location_name, s.batch, s.on_hand, s.reserved
 			FROM stock_levels s
 			JOIN inventory_items i ON i.tenant_id = s.tenant_id AND i.id = s.item_id
 			JOIN inventory_locations l ON l.tenant_id = s.tenant_id AND l.id = s.location_id
-			WHERE s.tenant_id = $1
-			  AND ($2::uuid IS NULL OR s.item_id = $2)
-			  AND ($3::uuid IS NULL OR l.id = $3 OR l.warehouse_id = $3)
-			  AND ($4 OR s.on_hand <> 0 OR s.reserved <> 0)
-			ORDER BY lower(i.sku), lower(l.code), s.batch
-			LIMIT $5`, tx.Scope.TenantID, p.ItemID, p.LocationID, p.IncludeEmpty, StockLevelsMax); err != nil {
+			WHERE s.tenant_id = $1`
+		if p.ItemID != nil {
+			args = append(args, *p.ItemID)
+			q += ` AND s.item_id = $` + strconv.Itoa(len(args))
+		}
+		if p.LocationID != nil {
+			args = append(args, *p.LocationID)
+			n := `$` + strconv.Itoa(len(args))
+			q += ` AND (l.id = ` + n + ` OR l.warehouse_id = ` + n + `)`
+		}
+		if !p.IncludeEmpty {
+			q += ` AND (s.on_hand <> 0 OR s.reserved <> 0)`
+		}
+		q += ` ORDER BY lower(i.sku), lower(l.code), s.batch LIMIT ` + strconv.Itoa(StockLevelsMax)
+		if err := tx.SelectContext(ctx, &out, q, args...); err != nil {
 			return fmt.Errorf("error listing stock levels: %w", err)
 		}
 		return nil

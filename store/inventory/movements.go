@@ -55,6 +55,8 @@ type MovementLine struct {
 	ReservationID *store.ID    `db:"reservation_id" json:"reservation_id,omitempty"`
 	ReversesID    *store.ID    `db:"reverses_id" json:"reverses_id,omitempty"`
 	ActorID       *store.ID    `db:"actor_id" json:"actor_id,omitempty"`
+	// ItemSKU is the item's SKU, read only when MovementListParams.WithSKU asks for it (the ledger page).
+	ItemSKU string `db:"item_sku" json:"-"`
 }
 
 // Movement is one posted business event: a receipt, an issue, a transfer (two lines), an adjustment, a
@@ -475,7 +477,8 @@ func MovementGet(ctx context.Context, db *store.DB, scope store.Scope, id store.
 }
 
 // MovementListParams filters the ledger: by item, location, kind and time (From inclusive, To exclusive).
-// After is the previous page's cursor; Limit defaults to 50 (at most 500).
+// After is the previous page's cursor; Limit defaults to 50 (at most 500). WithSKU also reads each line's
+// ItemSKU (in the same query: a page naming its items needs no second one).
 type MovementListParams struct {
 	ItemID     *store.ID
 	LocationID *store.ID
@@ -483,6 +486,7 @@ type MovementListParams struct {
 	From, To   time.Time
 	After      string
 	Limit      int
+	WithSKU    bool
 }
 
 // MovementListResult is one page of ledger lines, newest first; Next is the next page's cursor.
@@ -528,6 +532,12 @@ func movementPageTx(ctx context.Context, tx *store.Tx, p MovementListParams, cou
 	var q strings.Builder
 	if count {
 		q.WriteString(`SELECT count(*) FROM stock_movements_all m WHERE m.tenant_id = $1`)
+	} else if p.WithSKU {
+		// A subquery per line shown rather than a join: PostgreSQL keeps a generic plan for it (with the join
+		// its cost estimate lost to a custom plan, planned afresh every time at 2–3 ms). Archived lines may
+		// outlive their item once archival purges it ("" then).
+		q.WriteString(`SELECT ` + movementLineColumns + `, coalesce((SELECT i.sku FROM inventory_items i
+			WHERE i.tenant_id = m.tenant_id AND i.id = m.item_id), '') AS item_sku FROM stock_movements_all m WHERE m.tenant_id = $1`)
 	} else {
 		q.WriteString(`SELECT ` + movementLineColumns + ` FROM stock_movements_all m WHERE m.tenant_id = $1`)
 	}
@@ -558,9 +568,17 @@ func movementPageTx(ctx context.Context, tx *store.Tx, p MovementListParams, cou
 		if err != nil {
 			return nil, errBadCursor
 		}
-		q.WriteString(` AND (m.occurred_at, m.id) < (` + arg(at) + `, ` + arg(id) + `)`)
+		// Spelled out rather than as a row comparison, so that the time bound prunes the newer partitions.
+		t, n := arg(at), arg(id)
+		q.WriteString(` AND m.occurred_at <= ` + t + ` AND (m.occurred_at < ` + t + ` OR m.id < ` + n + `)`)
 	}
-	q.WriteString(` ORDER BY m.occurred_at DESC, m.id DESC LIMIT ` + arg(p.Limit+1))
+	// A literal limit, so the statement's generic plan is reused (see store.Limit). The trade-off, for the
+	// item filter: the generic plan is made for an item's average number of lines, and depending on the
+	// statistics it either merges the partitions' index scans (0.25 ms for an item of 50,000 lines in a
+	// scratch test) or reads all of the item's lines and sorts them (on the bench data, at most 64 lines
+	// an item; 25–35 ms for 50,000), where a custom plan would know a very busy item from the statistics.
+	// The planning it saves costs 1.5–4 ms on every page.
+	q.WriteString(` ORDER BY m.occurred_at DESC, m.id DESC` + store.Limit(p.Limit+1))
 	if err := tx.SelectContext(ctx, &res.Lines, q.String(), args...); err != nil {
 		return nil, fmt.Errorf("error listing stock movements: %w", err)
 	}
