@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -79,7 +80,7 @@ func (h *Handler) dashboardBilling(c echo.Context) (*billingFigures, error) {
 	now := time.Now().In(a.Tenant.Location())
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	f := &billingFigures{}
-	err := h.dashboardCached(ctx, sc, "billing.", "billing:"+today.Format(time.DateOnly), f, func() (any, error) {
+	err := h.dashboardAggregate(ctx, sc, "billing.", "billing:"+today.Format(time.DateOnly), f, func(ctx context.Context) (any, error) {
 		var out billingFigures
 		aging, err := billing.ReceivablesAging(ctx, h.db, sc, billing.AgingParams{AsOf: today})
 		if err != nil {

@@ -51,6 +51,23 @@ var dashboardPanels = []dashboardPanel{
 // value computed, so a burst of views after a write at scale costs one computation, not one each. A Redis
 // outage only costs the cache.
 func (h *Handler) dashboardCached(ctx context.Context, sc store.Scope, prefix, name string, into any, compute func() (any, error)) error {
+	return h.dashboardCache(ctx, sc, prefix, name, into, func(context.Context) (any, error) { return compute() }, false)
+}
+
+// dashboardAggregate is dashboardCached for the tenant-wide aggregates that take seconds at scale (stock
+// value, receivables): the request that recomputes waits for the new value at most dashboardFreshWait, then
+// shows the last value computed while the computation finishes on its own, so that no page waits for a scan
+// of the tenant. compute gets the context to read with (the request's, or one that outlives it).
+func (h *Handler) dashboardAggregate(ctx context.Context, sc store.Scope, prefix, name string, into any, compute func(context.Context) (any, error)) error {
+	return h.dashboardCache(ctx, sc, prefix, name, into, compute, true)
+}
+
+// dashboardFreshWait is how long a view after a change waits for a recomputed aggregate before it shows the
+// last one (small tenants recompute well within it, so they see the change at once).
+const dashboardFreshWait = 2 * time.Second
+
+func (h *Handler) dashboardCache(ctx context.Context, sc store.Scope, prefix, name string, into any,
+	compute func(context.Context) (any, error), background bool) error {
 	version, err := audit.LatestChange(ctx, h.db, sc, prefix)
 	if err != nil {
 		return err
@@ -59,32 +76,76 @@ func (h *Handler) dashboardCached(ctx context.Context, sc store.Scope, prefix, n
 	key, latest, lock := base+":"+version, base+":latest", base+":lock"
 	conn, err := h.redis.GetContext(ctx)
 	if err != nil {
-		return dashboardCompute(into, compute)
+		return dashboardCompute(into, func() (any, error) { return compute(ctx) })
 	}
 	defer conn.Close()
 	if b, err := redis.Bytes(conn.Do("GET", key)); err == nil && json.Unmarshal(b, into) == nil {
 		return nil
 	}
+	last, _ := redis.Bytes(conn.Do("GET", latest))
 	if ok, _ := redis.String(conn.Do("SET", lock, version, "NX", "EX", int(dashboardRecomputeLock.Seconds()))); ok != "OK" {
 		// Another request is recomputing: the last value is at most one change old.
-		if b, err := redis.Bytes(conn.Do("GET", latest)); err == nil && json.Unmarshal(b, into) == nil {
+		if last != nil && json.Unmarshal(last, into) == nil {
 			return nil
 		}
 	}
-	v, err := compute()
-	if err != nil {
+	save := func(conn redis.Conn, v any) ([]byte, error) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		ttl := int(dashboardCacheTTL.Seconds())
+		_, _ = conn.Do("SET", key, b, "EX", ttl)
+		_, _ = conn.Do("SET", latest, b, "EX", ttl)
+		return b, nil
+	}
+	if !background || last == nil {
+		v, err := compute(ctx)
+		if err == nil {
+			var b []byte
+			if b, err = save(conn, v); err == nil {
+				err = json.Unmarshal(b, into)
+			}
+		}
 		_, _ = conn.Do("DEL", lock)
 		return err
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
+	// The computation outlives this request if it must: its own context (no shared transaction, not
+	// cancelled with the request, bounded by the lock's time) and its own Redis connection.
+	type result struct {
+		b   []byte
+		err error
 	}
-	ttl := int(dashboardCacheTTL.Seconds())
-	_, _ = conn.Do("SET", key, b, "EX", ttl)
-	_, _ = conn.Do("SET", latest, b, "EX", ttl)
-	_, _ = conn.Do("DEL", lock)
-	return json.Unmarshal(b, into)
+	done := make(chan result, 1)
+	bg, cancel := context.WithTimeout(store.WithoutShared(context.WithoutCancel(ctx)), dashboardRecomputeLock)
+	go func() {
+		defer cancel()
+		var r result
+		defer func() { done <- r }()
+		v, err := compute(bg)
+		rc, cerr := h.redis.GetContext(bg)
+		if cerr != nil {
+			r.err = cerr
+			return
+		}
+		defer rc.Close()
+		if err == nil {
+			r.b, err = save(rc, v)
+		} else {
+			h.logger.Error("dashboard aggregate failed", "name", name, "tenant_id", sc.TenantID.String(), "error", err)
+		}
+		r.err = err
+		_, _ = rc.Do("DEL", lock)
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return r.err
+		}
+		return json.Unmarshal(r.b, into)
+	case <-time.After(dashboardFreshWait):
+		return json.Unmarshal(last, into)
+	}
 }
 
 // dashboardRecomputeLock bounds how long one request may hold the right to recompute an aggregate.
@@ -120,7 +181,7 @@ func (h *Handler) dashboardInventory(c echo.Context, d *pages.Dashboard) error {
 	sc := scope(c)
 	loc := a.Tenant.Location()
 	var f inventoryFigures
-	err := h.dashboardCached(ctx, sc, "inventory.", "inventory", &f, func() (any, error) {
+	err := h.dashboardAggregate(ctx, sc, "inventory.", "inventory", &f, func(ctx context.Context) (any, error) {
 		var out inventoryFigures
 		var err error
 		if out.LowStock, err = inventory.LowStockCount(ctx, h.db, sc); err != nil {

@@ -201,6 +201,12 @@ func (db *DB) InTenantSharedAs(ctx context.Context, scope Scope, role string, fn
 	})
 }
 
+// WithoutShared returns ctx without its shared read transaction, for work that outlives the request
+// whose transaction it was (the transaction ends with the request): its reads open their own.
+func WithoutShared(ctx context.Context) context.Context {
+	return context.WithValue(ctx, sharedTxKey{}, (*Tx)(nil))
+}
+
 // sharedTx returns the transaction of an enclosing InTenantShared that scope may join.
 func (db *DB) sharedTx(ctx context.Context, scope Scope) *Tx {
 	tx, _ := ctx.Value(sharedTxKey{}).(*Tx)
