@@ -182,9 +182,9 @@ func run(ctx context.Context) error {
 		sr := scenarioResult{sc: sc}
 		for _, n := range cfg.clients {
 			if sc.name == "approval-decide" {
-				// Generously more than measured (40/s at 1 client, 195/s at 16 on a quiet machine); what is
+				// Generously more than measured (45–100/s at 1 client, 200/s at 16 on a quiet machine); what is
 				// left over waits in the inbox for the next run.
-				if err := prepareDecisions(ctx, cfg, fx, pools["employee"], min(n, 8)*50); err != nil {
+				if err := prepareDecisions(ctx, cfg, fx, pools["employee"], max(150, min(n, 8)*50)); err != nil {
 					return err
 				}
 			}

@@ -254,15 +254,15 @@ func (r *report) writeJobs(p func(string, ...any)) {
 	p("## Background jobs (River)\n\n")
 	if ok {
 		p("`%s` (jobs/river_bench_test.go): no-op jobs inserted in batches of 1,000 into a running client built by the app's own constructor ", riverBenchName)
-		p("(`jobs.NewClient`: its queues, %.0f workers as `serve` has by default, River's default fetch cooldown of 100 ms and poll interval of 1 s): ", m["workers"])
+		p("(`jobs.NewClient`: its queues, fetch cooldown 10 ms and poll interval 200 ms, with %.0f workers as a dedicated job instance would run them, `RIVER_WORKERS`): ", m["workers"])
 		p("**%.0f jobs/s** completed (%.0f %% of the batch within the 30 s window); inserts alone %.0f/s. ", m["jobs/s"], 100*m["completed-share"], m["inserts/s"])
-		p("A producer fetches at most as many jobs as it has free workers, and at most once per fetch cooldown, so this configuration tops out near %.0f jobs/s (workers / 100 ms) whatever the database can do.\n\n",
-			m["workers"]/0.1)
+		p("A producer fetches at most as many jobs as it has free workers, and at most once per fetch cooldown, so this configuration tops out near %.0f jobs/s (workers / 10 ms) whatever the database can do.\n\n",
+			m["workers"]/0.01)
 	}
 	if m, ok := r.goBench[riverStartName]; ok {
 		p("`%s`: on the same client, idle, a job enqueued in a transaction (as a page enqueues) started %.1f ms after the commit at p50, %.1f ms at p95 ", riverStartName, m["start-p50-ms"], m["start-p95-ms"])
 		p("(100 probes, each 10–30 ms after the previous one started). River announces an insert to the producers at most once per fetch cooldown per queue; ")
-		p("a job enqueued within that time of the last announcement waits for the next fetch, which on an idle client is the poll interval (1 s).\n\n")
+		p("a job enqueued within that time of the last announcement waits for the next fetch, at most the poll interval (200 ms) on an idle client.\n\n")
 	}
 	if len(r.mixedJobs) > 0 || r.soak != nil {
 		p("Start latency of the jobs pages enqueued during the mixed profile (%s; `attempted_at - scheduled_at` of the jobs created in the measured part of the step, ", strings.Join(pageJobKinds, ", "))
