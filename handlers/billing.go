@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,18 +56,31 @@ func invoiceRowOf(i billing.Invoice) bview.InvoiceRow {
 	return row
 }
 
-// customerOptions lists up to 200 live customers for a select.
+// customerOptions lists the first live customers by name for a select (billing.CustomerChoicesMax), and
+// the selected one too when it is not among them, so that a filter or form keeps showing its choice.
 func (h *Handler) customerOptions(c echo.Context, none, selected string) ([]bview.Option, error) {
-	res, err := billing.CustomerList(c.Request().Context(), h.db, scope(c), billing.CustomerListParams{Limit: 200})
+	ctx := c.Request().Context()
+	customers, err := billing.CustomerChoices(ctx, h.db, scope(c))
 	if err != nil {
 		return nil, err
 	}
-	var out []bview.Option
+	out := make([]bview.Option, 0, len(customers)+2)
 	if none != "" {
 		out = append(out, bview.Option{Value: "", Label: none, Selected: selected == ""})
 	}
-	for _, cu := range res.Customers {
+	found := false
+	for _, cu := range customers {
+		found = found || cu.ID.String() == selected
 		out = append(out, bview.Option{Value: cu.ID.String(), Label: cu.Name + " (" + cu.Currency + ")", Selected: cu.ID.String() == selected})
+	}
+	if id, err := store.ParseID(selected); err == nil && !found {
+		if cu, err := billing.CustomerGet(ctx, h.db, scope(c), id); err == nil && cu.DeletedAt == nil {
+			at := 0
+			if none != "" {
+				at = 1
+			}
+			out = slices.Insert(out, at, bview.Option{Value: cu.ID.String(), Label: cu.Name + " (" + cu.Currency + ")", Selected: true})
+		}
 	}
 	return out, nil
 }

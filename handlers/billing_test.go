@@ -316,3 +316,37 @@ func TestBillingAPI(t *testing.T) {
 	ro := b.pat(t, b.tenantA.ID, b.usersA[identity.RoleAuditor], identity.BillingRead)
 	require.Equal(t, http.StatusForbidden, b.api(t, http.MethodPost, "/invoices/"+inv+"/void", ro, map[string]any{"reason": "x"}).status)
 }
+
+// The customer filter lists the first customers by name, and keeps showing a chosen one beyond them.
+func TestBillingCustomerFilterBeyondTheFirstChoices(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	zed := store.NewID()
+	require.NoError(t, b.db.InTenant(ctx, store.Scope{TenantID: b.tenantA.ID}, func(tx *store.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO billing_customers (id, name, currency)
+			SELECT gen_random_uuid(), 'Aa customer ' || lpad(g::text, 3, '0'), 'EUR' FROM generate_series(1, $1::int) g`,
+			billing.CustomerChoicesMax); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO billing_customers (id, name, currency) VALUES ($1, 'Zed Works', 'EUR')`, zed)
+		return err
+	}))
+	c := b.signedIn(t, b.usersA[identity.RoleFinance])
+	selected := func(res *response) []string {
+		var out []string
+		for _, o := range findAll(res.doc, func(n *html.Node) bool {
+			return n.Data == "option" && n.Parent != nil && attr(n.Parent, "name") == "customer" && hasAttr(n, "selected")
+		}) {
+			out = append(out, textOf(o))
+		}
+		return out
+	}
+	res := c.get("/billing")
+	require.Equal(t, http.StatusOK, res.status)
+	require.Equal(t, []string{"All customers"}, selected(res))
+	require.NotContains(t, res.body, "Zed Works", "past the first choices")
+	res = c.get("/billing?customer=" + zed.String())
+	require.Equal(t, http.StatusOK, res.status)
+	require.Equal(t, []string{"Zed Works (EUR)"}, selected(res), "the chosen customer stays shown")
+}

@@ -406,6 +406,36 @@ func CustomerList(ctx context.Context, db *store.DB, scope store.Scope, p Custom
 	return res, nil
 }
 
+// CustomerChoice is a customer as a picker offers it.
+type CustomerChoice struct {
+	ID       store.ID `db:"id"`
+	Name     string   `db:"name"`
+	Currency string   `db:"currency"`
+}
+
+// CustomerChoicesMax is how many customers a picker lists, by name.
+const CustomerChoicesMax = 200
+
+// CustomerChoices returns the first CustomerChoicesMax live customers by name, with only what a picker
+// shows: it is read on every invoice list page, so it reads three columns on the name index with a literal
+// limit (a plan PostgreSQL keeps, see store.Limit). The actor needs BillingRead.
+func CustomerChoices(ctx context.Context, db *store.DB, scope store.Scope) ([]CustomerChoice, error) {
+	var out []CustomerChoice
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.BillingRead); err != nil {
+			return err
+		}
+		return tx.SelectContext(ctx, &out, `
+			SELECT c.id, c.name, c.currency FROM billing_customers c
+			WHERE c.tenant_id = $1 AND c.deleted_at IS NULL
+			ORDER BY c.name_key, c.id LIMIT `+strconv.Itoa(CustomerChoicesMax), scope.TenantID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error listing customers: %w", err)
+	}
+	return out, nil
+}
+
 // customerWhere is the customer list's filter (without the page cursor) and its arguments.
 func customerWhere(p CustomerListParams, tenantID store.ID) (string, []any) {
 	args := []any{tenantID}

@@ -337,3 +337,29 @@ func TestCustomerStatement(t *testing.T) {
 	_, err = billing.CustomerStatement(ctx, tb.db, tb.as[identity.RoleEmployee], billing.StatementParams{CustomerID: tb.cust.ID})
 	requireCode(t, err, store.Forbidden, "")
 }
+
+func TestCustomerChoices(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	names := func(cs []billing.CustomerChoice) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Name+" "+c.Currency)
+		}
+		return out
+	}
+	got, err := billing.CustomerChoices(ctx, tb.db, tb.as[identity.RoleFinance])
+	require.NoError(t, err)
+	require.Equal(t, []string{"Hooli USD", "Initech EUR", "Umbrella EUR"}, names(got), "by name, this tenant's only")
+	del, err := billing.CustomerDelete(ctx, tb.db, tb.as[identity.RoleFinance], tb.cust2.ID, tb.cust2.Version)
+	require.NoError(t, err)
+	require.NotNil(t, del.DeletedAt)
+	got, err = billing.CustomerChoices(ctx, tb.db, tb.as[identity.RoleFinance])
+	require.NoError(t, err)
+	require.Equal(t, []string{"Hooli USD", "Initech EUR"}, names(got), "no deleted customer")
+	got, err = billing.CustomerChoices(ctx, tb.db, tb.sysB)
+	require.NoError(t, err)
+	require.Equal(t, []string{"Kaisha JPY"}, names(got))
+	_, err = billing.CustomerChoices(ctx, tb.db, tb.as[identity.RoleEmployee])
+	requireCode(t, err, store.Forbidden, "")
+}
