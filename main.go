@@ -64,6 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	switch cmd {
 	case "serve", "worker":
+		tuneGC(os.Getenv)
 		return serve(ctx, cfg, logger, cmd == "serve")
 	case "migrate":
 		return migrations.Up(ctx, cfg.MigrateDatabaseURL, logger)
