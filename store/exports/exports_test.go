@@ -551,3 +551,42 @@ func TestExportKilledMidwayFinishesOnce(t *testing.T) {
 	b, _ = readAll(ctx, t, tb.db, mgr, y.ID)
 	require.Equal(t, "\ufeffName,Amount,Note\n", string(b))
 }
+
+// The workbook the writer builds itself: numbers stay numbers, text is escaped (and what XML cannot hold is
+// replaced), booleans and blanks keep their place, columns past Z are named AA …, the header stays frozen.
+func TestXLSXCellsAndEscaping(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	w, err := exports.NewRowWriter(exports.FormatXLSX, &buf)
+	require.NoError(t, err)
+	header := make([]string, 28)
+	for i := range header {
+		header[i] = "C" + strconv.Itoa(i)
+	}
+	require.NoError(t, w.Header(header))
+	row := make([]any, 28)
+	row[0], row[1], row[2], row[3] = exports.Number("12.50"), int64(-3), true, nil
+	row[4], row[5], row[27] = `<b>"Fish & Chips"</b>`, "bell\x07ring", "+SUM(A1)"
+	require.NoError(t, w.Row(row))
+	require.NoError(t, w.Close())
+
+	f, err := excelize.OpenReader(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	rows, err := f.GetRows("Export")
+	require.NoError(t, err)
+	require.Equal(t, header, rows[0])
+	require.Equal(t, "12.5", rows[1][0])
+	require.Equal(t, "-3", rows[1][1])
+	require.Equal(t, "TRUE", rows[1][2])
+	require.Equal(t, "", rows[1][3])
+	require.Equal(t, `<b>"Fish & Chips"</b>`, rows[1][4])
+	require.Equal(t, "bell\uFFFDring", rows[1][5])
+	require.Equal(t, "'+SUM(A1)", rows[1][27], "column AB, neutralised")
+	typ, err := f.GetCellType("Export", "A2")
+	require.NoError(t, err)
+	require.NotEqual(t, excelize.CellTypeInlineString, typ, "a number, not text")
+	panes, err := f.GetPanes("Export")
+	require.NoError(t, err)
+	require.True(t, panes.Freeze)
+	require.Equal(t, 1, panes.YSplit)
+}

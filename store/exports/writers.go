@@ -1,14 +1,16 @@
 package exports
 
 import (
+	"archive/zip"
 	"bufio"
+	"bytes"
 	"encoding/csv"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
-
-	"github.com/xuri/excelize/v2"
 )
 
 // Format is an export's file format.
@@ -124,59 +126,75 @@ func (c *csvWriter) Close() error {
 // xlsxMaxDataRows is how many data rows fit on a sheet under its header: Excel's limit is 1,048,576 rows.
 const xlsxMaxDataRows = 1_048_575
 
-// xlsxWriter streams rows through excelize's StreamWriter; past maxRows data rows it continues on a new
-// sheet ("Export 2", ...) with the header repeated. excelize keeps at most 16 MB of a sheet in memory and
-// the rest in a temporary file it removes on Close; the finished workbook is zipped straight into w.
+// xlsxWriter writes the workbook itself, streaming: each sheet's XML goes row by row through a deflating
+// zip entry straight into w, so nothing of the file is held in memory or written to local disk (a spreadsheet
+// library's stream writer keeps a sheet past 16 MB in a temporary file). Past maxRows data rows it continues
+// on a new sheet ("Export 2", ...) with the header repeated; the workbook's parts that name the sheets are
+// written last, when their number is known (zip entries may come in any order). Strings are inline, so no
+// shared-string table grows with the file; the header row stays frozen on every sheet.
 type xlsxWriter struct {
-	out     io.Writer
-	f       *excelize.File
-	sw      *excelize.StreamWriter
-	header  []any
+	buf     *bufio.Writer
+	zw      *zip.Writer
+	sheet   io.Writer // the current sheet's entry
+	header  []string
+	cols    []string // column letters, A, B, ...
 	maxRows int
 	sheets  int
-	row     int // data rows on the current sheet
-	cells   []any
+	row     int // rows written on the current sheet, header included
+	line    []byte
 }
 
 func newXLSXWriter(w io.Writer, maxRows int) (*xlsxWriter, error) {
-	return &xlsxWriter{out: w, f: excelize.NewFile(), maxRows: maxRows}, nil
+	buf := bufio.NewWriterSize(w, 64<<10)
+	return &xlsxWriter{buf: buf, zw: zip.NewWriter(buf), maxRows: maxRows}, nil
 }
 
-func (x *xlsxWriter) sheetName() string {
-	if x.sheets == 1 {
+func xlsxSheetName(n int) string {
+	if n == 1 {
 		return "Export"
 	}
-	return "Export " + strconv.Itoa(x.sheets)
+	return "Export " + strconv.Itoa(n)
 }
 
+// xlsxColumn is the letters of column i (0-based): A … Z, AA …
+func xlsxColumn(i int) string {
+	name := ""
+	for i++; i > 0; i = (i - 1) / 26 {
+		name = string(rune('A'+(i-1)%26)) + name
+	}
+	return name
+}
+
+const xlsxSheetStart = xml.Header + `<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">` +
+	`<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>` +
+	`</sheetView></sheetViews><sheetData>`
+
+const xlsxSheetEnd = `</sheetData></worksheet>`
+
 func (x *xlsxWriter) newSheet() error {
-	if x.sw != nil {
-		if err := x.sw.Flush(); err != nil {
-			return fmt.Errorf("error finishing sheet %d: %w", x.sheets, err)
+	if x.sheet != nil {
+		if _, err := io.WriteString(x.sheet, xlsxSheetEnd); err != nil {
+			return err
 		}
 	}
 	x.sheets++
-	name := x.sheetName()
-	if x.sheets == 1 {
-		if err := x.f.SetSheetName("Sheet1", name); err != nil {
-			return err
-		}
-	} else if _, err := x.f.NewSheet(name); err != nil {
-		return err
-	}
-	sw, err := x.f.NewStreamWriter(name)
+	sheet, err := x.zw.Create("xl/worksheets/sheet" + strconv.Itoa(x.sheets) + ".xml")
 	if err != nil {
-		return fmt.Errorf("error starting sheet %s: %w", name, err)
+		return fmt.Errorf("error starting sheet %d: %w", x.sheets, err)
 	}
-	x.sw, x.row = sw, 0
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+	x.sheet, x.row = sheet, 0
+	if _, err := io.WriteString(sheet, xlsxSheetStart); err != nil {
 		return err
 	}
-	return sw.SetRow("A1", x.header)
+	cells := make([]any, len(x.header))
+	for i, h := range x.header {
+		cells[i] = h
+	}
+	return x.writeRow(cells)
 }
 
 func (x *xlsxWriter) Header(cols []string) error {
-	x.header = make([]any, len(cols))
+	x.header = make([]string, len(cols))
 	for i, s := range cols {
 		x.header[i] = Neutralise(s)
 	}
@@ -184,45 +202,129 @@ func (x *xlsxWriter) Header(cols []string) error {
 }
 
 func (x *xlsxWriter) Row(cells []any) error {
-	if x.row == x.maxRows {
+	if x.row == x.maxRows+1 {
 		if err := x.newSheet(); err != nil {
 			return err
 		}
 	}
-	x.cells = x.cells[:0]
-	for _, v := range cells {
-		switch n := v.(type) {
-		case Number:
-			if f, err := strconv.ParseFloat(string(n), 64); err == nil {
-				x.cells = append(x.cells, f)
-				continue
-			}
-		case int, int64, float64, bool, nil:
-			x.cells = append(x.cells, n)
-			continue
-		}
-		x.cells = append(x.cells, cellText(v))
+	return x.writeRow(cells)
+}
+
+// writeRow writes one row of cells: numbers as numbers, booleans as booleans, nil as no cell, everything
+// else as inline text (neutralised against formulas, XML-escaped, characters XML cannot hold replaced).
+func (x *xlsxWriter) writeRow(cells []any) error {
+	for len(x.cols) < len(cells) {
+		x.cols = append(x.cols, xlsxColumn(len(x.cols)))
 	}
 	x.row++
-	cell, err := excelize.CoordinatesToCellName(1, x.row+1)
-	if err != nil {
-		return err
+	r := strconv.Itoa(x.row)
+	b := append(x.line[:0], `<row r="`...)
+	b = append(b, r...)
+	b = append(b, `">`...)
+	for i, v := range cells {
+		var num, text string
+		isBool := false
+		switch n := v.(type) {
+		case nil:
+			continue
+		case Number:
+			if _, err := strconv.ParseFloat(string(n), 64); err == nil {
+				num = string(n)
+			} else {
+				text = cellText(v)
+			}
+		case int:
+			num = strconv.Itoa(n)
+		case int64:
+			num = strconv.FormatInt(n, 10)
+		case float64:
+			num = strconv.FormatFloat(n, 'g', -1, 64)
+		case bool:
+			isBool, num = true, "0"
+			if n {
+				num = "1"
+			}
+		default:
+			text = cellText(v)
+		}
+		b = append(b, `<c r="`...)
+		b = append(b, x.cols[i]...)
+		b = append(b, r...)
+		switch {
+		case isBool:
+			b = append(b, `" t="b"><v>`...)
+			b = append(b, num...)
+			b = append(b, `</v></c>`...)
+		case num != "":
+			b = append(b, `"><v>`...)
+			b = append(b, num...)
+			b = append(b, `</v></c>`...)
+		default:
+			b = append(b, `" t="inlineStr"><is><t xml:space="preserve">`...)
+			var esc bytes.Buffer
+			if err := xml.EscapeText(&esc, []byte(text)); err != nil {
+				return err
+			}
+			b = append(b, esc.Bytes()...)
+			b = append(b, `</t></is></c>`...)
+		}
 	}
-	return x.sw.SetRow(cell, x.cells)
+	b = append(b, `</row>`...)
+	x.line = b
+	_, err := x.sheet.Write(b)
+	return err
 }
 
 func (x *xlsxWriter) Close() error {
-	defer x.f.Close()
-	if x.sw == nil {
+	if x.sheet == nil {
 		if err := x.Header(nil); err != nil {
 			return err
 		}
 	}
-	if err := x.sw.Flush(); err != nil {
-		return fmt.Errorf("error finishing sheet %d: %w", x.sheets, err)
+	if _, err := io.WriteString(x.sheet, xlsxSheetEnd); err != nil {
+		return err
 	}
-	if err := x.f.Write(x.out); err != nil {
+	var types, sheets, rels strings.Builder
+	for i := 1; i <= x.sheets; i++ {
+		n := strconv.Itoa(i)
+		fmt.Fprintf(&types, `<Override PartName="/xl/worksheets/sheet%s.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>`, n)
+		fmt.Fprintf(&sheets, `<sheet name="%s" sheetId="%s" r:id="rId%s"/>`, xlsxSheetName(i), n, n)
+		fmt.Fprintf(&rels, `<Relationship Id="rId%s" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet%s.xml"/>`, n, n)
+	}
+	styles := strconv.Itoa(x.sheets + 1)
+	parts := []struct{ name, body string }{
+		{"[Content_Types].xml", `<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
+			`<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>` +
+			`<Default Extension="xml" ContentType="application/xml"/>` +
+			`<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>` +
+			`<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>` +
+			types.String() + `</Types>`},
+		{"_rels/.rels", `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">` +
+			`<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>` +
+			`</Relationships>`},
+		{"xl/workbook.xml", `<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ` +
+			`xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>` + sheets.String() + `</sheets></workbook>`},
+		{"xl/_rels/workbook.xml.rels", `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">` + rels.String() +
+			`<Relationship Id="rId` + styles + `" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>` +
+			`</Relationships>`},
+		{"xl/styles.xml", `<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">` +
+			`<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>` +
+			`<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>` +
+			`<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>` +
+			`<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>` +
+			`<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs></styleSheet>`},
+	}
+	for _, p := range parts {
+		w, err := x.zw.Create(p.name)
+		if err != nil {
+			return fmt.Errorf("error writing workbook: %w", err)
+		}
+		if _, err := io.WriteString(w, xml.Header+p.body); err != nil {
+			return fmt.Errorf("error writing workbook: %w", err)
+		}
+	}
+	if err := x.zw.Close(); err != nil {
 		return fmt.Errorf("error writing workbook: %w", err)
 	}
-	return nil
+	return x.buf.Flush()
 }
