@@ -65,7 +65,7 @@ bench: services build
 	DATABASE_URL='$(TEST_DATABASE_URL)' MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' $(BIN) migrate
 	mkdir -p bench/results
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' \
-		$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./store/inventory/ ./store/approvals/ | tee bench/results/store-latest.txt
+		$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./store/inventory/ ./store/approvals/ ./store/billing/ | tee bench/results/store-latest.txt
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' \
 		$(GO) test -run '^$$' -bench Export -benchtime 1x -timeout 30m ./store/exports/ ./jobs/ | tee bench/results/exports-latest.txt
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' TEST_MIGRATE_DATABASE_URL='$(TEST_MIGRATE_DATABASE_URL)' REDIS_URL='redis://127.0.0.1:$(REDIS_PORT)/2' \
