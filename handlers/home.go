@@ -82,12 +82,13 @@ func (h *Handler) dashboardCache(ctx context.Context, sc store.Scope, prefix, na
 	if b, err := redis.Bytes(conn.Do("GET", key)); err == nil && json.Unmarshal(b, into) == nil {
 		return nil
 	}
-	last, _ := redis.Bytes(conn.Do("GET", latest))
-	if ok, _ := redis.String(conn.Do("SET", lock, version, "NX", "EX", int(dashboardRecomputeLock.Seconds()))); ok != "OK" {
-		// Another request is recomputing: the last value is at most one change old.
-		if last != nil && json.Unmarshal(last, into) == nil {
-			return nil
-		}
+	locked, _ := redis.String(conn.Do("SET", lock, version, "NX", "EX", int(dashboardRecomputeLock.Seconds())))
+	var last []byte // the last value computed, read only where it may be served
+	if locked != "OK" || background {
+		last, _ = redis.Bytes(conn.Do("GET", latest))
+	}
+	if locked != "OK" && last != nil && json.Unmarshal(last, into) == nil {
+		return nil // another request is recomputing: the last value is at most one change old
 	}
 	save := func(conn redis.Conn, v any) ([]byte, error) {
 		b, err := json.Marshal(v)

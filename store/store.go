@@ -177,13 +177,7 @@ type sharedTxKey struct{}
 // (no SetTenant) and render after it returns; an error of any read fails the whole, as it would the page.
 // Serialization failures retry fn as a whole.
 func (db *DB) InTenantShared(ctx context.Context, scope Scope, fn func(ctx context.Context) error) error {
-	if db.sharedTx(ctx, scope) != nil {
-		return fn(ctx) // already inside one for this scope: join it
-	}
-	return db.InTenant(ctx, scope, func(tx *Tx) error {
-		tx.memo = &txMemo{}
-		return fn(context.WithValue(ctx, sharedTxKey{}, tx))
-	})
+	return db.InTenantSharedAs(ctx, scope, "", fn) // no role known: the first permission check reads it
 }
 
 // InTenantSharedAs is InTenantShared for a request whose actor's role was read from the database at its
@@ -193,7 +187,7 @@ func (db *DB) InTenantShared(ctx context.Context, scope Scope, fn func(ctx conte
 // start of the request. Writes (InTenant outside a shared transaction) still read the role themselves.
 func (db *DB) InTenantSharedAs(ctx context.Context, scope Scope, role string, fn func(ctx context.Context) error) error {
 	if db.sharedTx(ctx, scope) != nil {
-		return fn(ctx)
+		return fn(ctx) // already inside one for this scope: join it
 	}
 	return db.InTenant(ctx, scope, func(tx *Tx) error {
 		tx.memo = &txMemo{role: role}

@@ -111,11 +111,14 @@ func (p ListParams) filter() (listFilter, error) {
 }
 
 // listQuery reads events with their actor; the WHERE clause follows.
-const listQuery = `
-	SELECT e.tenant_id, e.id, e.occurred_at, e.actor_id, e.action, e.entity_type, e.entity_id,
-	       e.before, e.after, e.request_id, e.client_ip, u.name AS actor_name, u.email AS actor_email
+const listQuery = listedEventColumns + `
 	FROM audit_events_all e
 	LEFT JOIN users u ON u.id = e.actor_id`
+
+// listedEventColumns are the columns of a ListedEvent, from events e joined with their actor u.
+const listedEventColumns = `
+	SELECT e.tenant_id, e.id, e.occurred_at, e.actor_id, e.action, e.entity_type, e.entity_id,
+	       e.before, e.after, e.request_id, e.client_ip, u.name AS actor_name, u.email AS actor_email`
 
 // List returns a page of the tenant's audit events, newest first, with keyset pagination on
 // (occurred_at, id) so every page costs the same however deep it is. The caller checks the actor may read

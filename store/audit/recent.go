@@ -15,9 +15,7 @@ const RecentWindow = 28 * 24 * time.Hour
 // recentQuery reads the newest events of the live log. The time bounds prune it to the current
 // partitions when the statement starts, and its fixed shape (no optional filters) lets PostgreSQL keep one
 // generic plan instead of planning every partition of the log on each call.
-const recentQuery = `
-	SELECT e.tenant_id, e.id, e.occurred_at, e.actor_id, e.action, e.entity_type, e.entity_id,
-	       e.before, e.after, e.request_id, e.client_ip, u.name AS actor_name, u.email AS actor_email
+const recentQuery = listedEventColumns + `
 	FROM audit_events e
 	LEFT JOIN users u ON u.id = e.actor_id
 	WHERE e.tenant_id = $1 AND e.occurred_at > now() - make_interval(secs => $2)

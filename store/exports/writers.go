@@ -142,6 +142,7 @@ type xlsxWriter struct {
 	sheets  int
 	row     int // rows written on the current sheet, header included
 	line    []byte
+	esc     bytes.Buffer
 }
 
 func newXLSXWriter(w io.Writer, maxRows int) (*xlsxWriter, error) {
@@ -261,11 +262,11 @@ func (x *xlsxWriter) writeRow(cells []any) error {
 			b = append(b, `</v></c>`...)
 		default:
 			b = append(b, `" t="inlineStr"><is><t xml:space="preserve">`...)
-			var esc bytes.Buffer
-			if err := xml.EscapeText(&esc, []byte(text)); err != nil {
+			x.esc.Reset()
+			if err := xml.EscapeText(&x.esc, []byte(text)); err != nil {
 				return err
 			}
-			b = append(b, esc.Bytes()...)
+			b = append(b, x.esc.Bytes()...)
 			b = append(b, `</t></is></c>`...)
 		}
 	}
