@@ -118,7 +118,7 @@ func tenantZone(ctx context.Context, tx *store.Tx) (*time.Location, error) {
 	if err := tx.GetContext(ctx, &tz, `SELECT time_zone FROM tenants WHERE id = $1`, tx.Scope.TenantID); err != nil {
 		return nil, fmt.Errorf("error loading time zone: %w", err)
 	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := store.LoadLocation(tz)
 	if err != nil {
 		return time.UTC, nil
 	}

@@ -59,7 +59,7 @@ func delegationGraph(ctx context.Context, tx *store.Tx, now time.Time) (graph, e
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("error loading delegations: tenant %s not found", tx.Scope.TenantID)
 	}
-	loc, err := time.LoadLocation(rows[0].TimeZone)
+	loc, err := store.LoadLocation(rows[0].TimeZone)
 	if err != nil {
 		loc = time.UTC
 	}

@@ -80,7 +80,7 @@ func settingsLocationTx(ctx context.Context, tx *store.Tx) (*Settings, *time.Loc
 	if err != nil {
 		return nil, nil, fmt.Errorf("error loading approval settings: %w", err)
 	}
-	loc, err := time.LoadLocation(row.TimeZone)
+	loc, err := store.LoadLocation(row.TimeZone)
 	if err != nil {
 		loc = time.UTC
 	}

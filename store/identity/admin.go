@@ -8,7 +8,6 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
-	"time"
 
 	"ledgerline/store"
 	"ledgerline/store/audit"
@@ -35,7 +34,7 @@ func (p TenantCreateParams) validate() error {
 	if !slugPattern.MatchString(p.Slug) {
 		f.Add("slug", "Enter a short name of lowercase letters, digits and hyphens, like acme-manufacturing.")
 	}
-	if _, err := time.LoadLocation(p.TimeZone); err != nil || p.TimeZone == "" {
+	if _, err := store.LoadLocation(p.TimeZone); err != nil || p.TimeZone == "" {
 		f.Add("time_zone", "Enter a time zone from the IANA database, like Europe/Berlin.")
 	}
 	if !currencyPattern.MatchString(p.Currency) {

@@ -37,7 +37,7 @@ type Tenant struct {
 
 // Location returns the tenant's time zone, UTC if it cannot be loaded.
 func (t Tenant) Location() *time.Location {
-	if loc, err := time.LoadLocation(t.TimeZone); err == nil {
+	if loc, err := store.LoadLocation(t.TimeZone); err == nil {
 		return loc
 	}
 	return time.UTC

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"ledgerline/store"
@@ -124,7 +123,7 @@ func timeZoneValid(tz string) bool {
 	if tz == "" || tz == "Local" || len(tz) > 64 {
 		return false
 	}
-	_, err := time.LoadLocation(tz)
+	_, err := store.LoadLocation(tz)
 	return err == nil
 }
 
