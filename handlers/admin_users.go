@@ -58,7 +58,7 @@ func peopleListParams(q url.Values) (identity.MemberListParams, error) {
 func (h *Handler) peopleList(c echo.Context) error {
 	var page templ.Component
 	var status int
-	if err := h.readShared(c, func(context.Context) error {
+	if err := h.readSharedGeneric(c, func(context.Context) error {
 		var err error
 		page, status, err = h.peopleListPage(c)
 		return err

@@ -157,7 +157,7 @@ func requestListParams(q url.Values, mine bool) (approvals.RequestListParams, er
 func (h *Handler) requestList(c echo.Context, mine bool) error {
 	var v apview.ListView
 	var frame layout.Shell
-	if err := h.readShared(c, func(context.Context) error {
+	if err := h.readSharedGeneric(c, func(context.Context) error {
 		var err error
 		if v, err = h.requestListView(c, mine); err != nil {
 			return err
@@ -274,7 +274,7 @@ func (h *Handler) approvalsInboxView(c echo.Context) (apview.InboxView, error) {
 func (h *Handler) approvalsInbox(c echo.Context) error {
 	var v apview.InboxView
 	var frame layout.Shell
-	if err := h.readShared(c, func(context.Context) error { // the page's reads in one transaction
+	if err := h.readSharedGeneric(c, func(context.Context) error { // the page's reads in one transaction
 		var err error
 		if v, err = h.approvalsInboxView(c); err != nil {
 			return err
@@ -643,7 +643,7 @@ func (h *Handler) approvalsShow(c echo.Context) error {
 	}
 	var v apview.DetailView
 	var frame layout.Shell
-	if err := h.readShared(c, func(context.Context) error { // the page's reads in one transaction
+	if err := h.readSharedGeneric(c, func(context.Context) error { // the page's reads in one transaction
 		var err error
 		if v, err = h.requestDetailView(c, id); err != nil {
 			return err

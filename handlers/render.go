@@ -278,9 +278,19 @@ func fieldErrors(err error, order ...string) []ui.FieldError {
 // request's actor was loaded with. fn must use the context it
 // is given (the request's context carries it too while fn runs) and only read; render after it returns.
 func (h *Handler) readShared(c echo.Context, fn func(ctx context.Context) error) error {
+	return h.readSharedIn(c.Request().Context(), c, fn)
+}
+
+// readSharedGeneric is readShared with generic plans (store.WithGenericPlans), for pages whose statements
+// are all short lookups by id or by person, where PostgreSQL spent longer planning them than running them.
+func (h *Handler) readSharedGeneric(c echo.Context, fn func(ctx context.Context) error) error {
+	return h.readSharedIn(store.WithGenericPlans(c.Request().Context()), c, fn)
+}
+
+func (h *Handler) readSharedIn(ctx context.Context, c echo.Context, fn func(ctx context.Context) error) error {
 	req := c.Request()
 	defer c.SetRequest(req)
-	return h.db.InTenantSharedAs(req.Context(), scope(c), string(actorFrom(req.Context()).Role), func(ctx context.Context) error {
+	return h.db.InTenantSharedAs(ctx, scope(c), string(actorFrom(ctx).Role), func(ctx context.Context) error {
 		c.SetRequest(req.WithContext(ctx))
 		return fn(ctx)
 	})

@@ -195,6 +195,19 @@ func (db *DB) InTenantSharedAs(ctx context.Context, scope Scope, role string, fn
 	})
 }
 
+type genericPlansKey struct{}
+
+// WithGenericPlans returns ctx in which transactions plan their statements once per connection (the
+// generic plan of each prepared statement, plan_cache_mode = force_generic_plan for the transaction)
+// instead of anew on every execution with its parameters. The scope statement sets it, so it costs no
+// extra round trip. It suits pages whose statements are short and keyed by ids, where planning costs more
+// than running them (a 3-table join planned on each call: 0.1 ms to plan, 0.03 ms to run); it does not
+// suit statements whose best plan depends on their values (a search term, a date range, a status with a
+// skewed share of rows), which is why it is a choice per page and not a setting of the role.
+func WithGenericPlans(ctx context.Context) context.Context {
+	return context.WithValue(ctx, genericPlansKey{}, true)
+}
+
 // WithoutShared returns ctx without its shared read transaction, for work that outlives the request
 // whose transaction it was (the transaction ends with the request): its reads open their own.
 func WithoutShared(ctx context.Context) context.Context {
@@ -313,9 +326,12 @@ func (db *DB) runTxOn(ctx context.Context, x *sqlx.DB, opts *sql.TxOptions, scop
 	if scope.ActorID != (ID{}) {
 		actor = scope.ActorID.String()
 	}
-	if _, err = sqlTx.ExecContext(ctx,
-		`SELECT set_config('app.tenant_id', $1, true), set_config('app.actor_id', $2, true)`,
-		tenant, actor); err != nil {
+	scopeSQL := `SELECT set_config('app.tenant_id', $1, true), set_config('app.actor_id', $2, true)`
+	if ctx.Value(genericPlansKey{}) != nil {
+		scopeSQL = `SELECT set_config('app.tenant_id', $1, true), set_config('app.actor_id', $2, true),
+			set_config('plan_cache_mode', 'force_generic_plan', true)`
+	}
+	if _, err = sqlTx.ExecContext(ctx, scopeSQL, tenant, actor); err != nil {
 		return fmt.Errorf("error setting transaction scope: %w", err)
 	}
 	if err = fn(&Tx{Tx: sqlTx, Scope: scope, db: db}); err != nil {
