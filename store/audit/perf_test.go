@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -41,6 +42,18 @@ func TestLatestChange(t *testing.T) {
 	got, err = audit.LatestChange(ctx, tb.db, sc, "inventory.")
 	require.NoError(t, err)
 	require.Equal(t, newer.String(), got)
+
+	// A change of the last weeks is found in the recent partitions first; an older event (outside that
+	// window) recorded after it does not hide it, and other domains still fall back to the full walk.
+	recent := tb.eventInsert(ctx, t, tenant, time.Now().UTC().Add(-24*time.Hour).Format(time.RFC3339), nil,
+		"inventory.item_update", "inventory_item", "i1")
+	tb.eventInsert(ctx, t, tenant, "2026-04-02T00:00:00Z", nil, "inventory.item_update", "inventory_item", "i1")
+	got, err = audit.LatestChange(ctx, tb.db, sc, "inventory.")
+	require.NoError(t, err)
+	require.Equal(t, recent.String(), got)
+	got, err = audit.LatestChange(ctx, tb.db, sc, "approvals.")
+	require.NoError(t, err)
+	require.Equal(t, appr.String(), got)
 
 	// Without a tenant in scope the owner's function answers nothing.
 	var none *store.ID
