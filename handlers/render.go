@@ -14,7 +14,6 @@ import (
 
 	"ledgerline/store"
 	"ledgerline/store/identity"
-	"ledgerline/store/notify"
 	"ledgerline/views/layout"
 	"ledgerline/views/pages"
 	"ledgerline/views/ui"
@@ -52,17 +51,18 @@ func (h *Handler) shell(c echo.Context, title string) layout.Shell {
 			ID: m.TenantID.String(), Name: m.TenantName, Role: m.Role.Label(), Current: m.TenantID == a.Tenant.ID,
 		})
 	}
-	// The counts in the frame (unread notifications, approvals waiting) are read in one transaction, or in
-	// the page's own when it has one (readShared). They are a best effort: a failure only hides a badge.
+	// The unread notifications came with the actor (identity.ActorLoad). The approvals waiting are read in
+	// one transaction, the page's own when it has one (readShared); a best effort: a failure only hides the
+	// badge.
+	s.Actor.Unread = a.Unread
 	approvalsCount := 0
-	sc := a.Scope(requestIDFrom(ctx), c.RealIP())
-	_ = h.db.InTenantSharedAs(ctx, sc, string(a.Role), func(ctx context.Context) error {
-		s.Actor.Unread, _ = notify.UnreadCount(ctx, h.db, sc)
-		if a.Can(identity.ApprovalsDecide) {
+	if a.Can(identity.ApprovalsDecide) {
+		sc := a.Scope(requestIDFrom(ctx), c.RealIP())
+		_ = h.db.InTenantSharedAs(ctx, sc, string(a.Role), func(ctx context.Context) error {
 			approvalsCount = h.approvalsWaiting(ctx, c, sc, a) // cached per person until approvals change
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	path := c.Request().URL.Path
 	for _, item := range navigation {
 		if item.permission != "" && !a.Can(item.permission) {

@@ -61,6 +61,7 @@ type Actor struct {
 	Tenant         Tenant
 	Memberships    []Membership // every tenant the user belongs to, by name
 	TwoFactor      bool         // the user has enrolled TOTP
+	Unread         int          // unread in-app notifications when the actor was loaded (up to 1000)
 }
 
 // Can reports whether the actor's role grants p.
@@ -81,13 +82,18 @@ func ActorLoad(ctx context.Context, db *store.DB, userID, tenantID store.ID) (*A
 	// scope again, the memberships, COMMIT). A batch runs as one implicit transaction, so set_config(...,
 	// true) lasts exactly until its end, as it does in InTenant, and row-level security applies unchanged:
 	// the actor's row is read as the tenant, the memberships outside any tenant (policy memberships_self).
+	// The actor's row brings the unread notifications for the frame's badge along. Every statement here is
+	// a lookup by id, so the batch plans generically (planning them anew each time cost more than running
+	// them).
 	var b pgx.Batch
-	b.Queue(`SELECT set_config('app.tenant_id', $1, true), set_config('app.actor_id', $2, true)`,
+	b.Queue(`SELECT set_config('app.tenant_id', $1, true), set_config('app.actor_id', $2, true),
+		set_config('plan_cache_mode', 'force_generic_plan', true)`,
 		tenantID.String(), userID.String())
 	b.Queue(`
 		SELECT u.email, u.name, u.totp_enabled_at IS NOT NULL,
 		       m.role, m.department_id, coalesce(d.name, ''),
-		       t.id, t.name, t.slug, t.time_zone, t.currency, t.version, t.require_2fa_admins
+		       t.id, t.name, t.slug, t.time_zone, t.currency, t.version, t.require_2fa_admins,
+		       `+notify.UnreadCountSQL("m.tenant_id", "m.user_id")+`
 		FROM memberships m
 		JOIN users u ON u.id = m.user_id
 		JOIN tenants t ON t.id = m.tenant_id
@@ -106,7 +112,7 @@ func ActorLoad(ctx context.Context, db *store.DB, userID, tenantID store.ID) (*A
 	var role string
 	err := br.QueryRow().Scan(&a.Email, &a.Name, &a.TwoFactor, &role, &a.DepartmentID, &a.DepartmentName,
 		&a.Tenant.ID, &a.Tenant.Name, &a.Tenant.Slug, &a.Tenant.TimeZone, &a.Tenant.Currency, &a.Tenant.Version,
-		&a.Tenant.RequireAdmin2FA)
+		&a.Tenant.RequireAdmin2FA, &a.Unread)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, store.Errorf(store.NotFound, "Your account has no access to this organization.")
 	}

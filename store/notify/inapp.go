@@ -115,18 +115,12 @@ func List(ctx context.Context, db *store.DB, scope store.Scope, withRead bool, l
 	return out, err
 }
 
-// UnreadCount counts the scope's actor's unread notifications, up to 1000 (enough for a badge).
-func UnreadCount(ctx context.Context, db *store.DB, scope store.Scope) (int, error) {
-	var n int
-	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
-		return tx.GetContext(ctx, &n, `
-			SELECT count(*) FROM (SELECT 1 FROM notifications WHERE tenant_id = $1 AND user_id = $2 AND read_at IS NULL LIMIT 1000) x`,
-			scope.TenantID, scope.ActorID)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("error counting notifications of user %s: %w", scope.ActorID, err)
-	}
-	return n, nil
+// UnreadCountSQL is the SQL expression for the unread notifications (up to 1000, enough for a badge) of
+// the user in column or parameter user of tenant tenant, for queries that read it alongside other things
+// (identity.ActorLoad reads it with the actor, in the round trip every request makes anyway).
+func UnreadCountSQL(tenant, user string) string {
+	return `(SELECT count(*) FROM (SELECT 1 FROM notifications n
+		WHERE n.tenant_id = ` + tenant + ` AND n.user_id = ` + user + ` AND n.read_at IS NULL LIMIT 1000) unread)`
 }
 
 // MarkAllRead marks every notification of the scope's actor read.
