@@ -99,54 +99,61 @@ func sealLockKey(tenantID store.ID) int64 {
 func Seal(ctx context.Context, db *store.DB, tenantID store.ID) (int, error) {
 	total := 0
 	for {
-		var n int
+		var n, dequeued int
 		err := db.InTenant(ctx, store.Scope{TenantID: tenantID}, func(tx *store.Tx) error {
 			var err error
-			n, err = sealBatch(ctx, tx, tenantID, sealBatchSize)
+			n, dequeued, err = sealBatch(ctx, tx, tenantID, sealBatchSize)
 			return err
 		})
 		if err != nil {
 			return total, fmt.Errorf("error sealing audit events of tenant %s: %w", tenantID, err)
 		}
 		total += n
-		if n < sealBatchSize {
+		if dequeued < sealBatchSize {
 			return total, nil
 		}
 	}
 }
 
-// sealBatch seals up to limit events in tx, which must be scoped to tenantID.
-func sealBatch(ctx context.Context, tx *store.Tx, tenantID store.ID, limit int) (int, error) {
+// sealBatch seals up to limit queued events in tx, which must be scoped to tenantID, and returns how many
+// it sealed and how many it took off the queue.
+func sealBatch(ctx context.Context, tx *store.Tx, tenantID store.ID, limit int) (sealed, dequeued int, err error) {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, sealLockKey(tenantID)); err != nil {
-		return 0, fmt.Errorf("error taking sealing lock: %w", err)
+		return 0, 0, fmt.Errorf("error taking sealing lock: %w", err)
 	}
 	// Read committed: this statement, run after the lock is granted, sees every seal committed before it.
 	var (
 		lastSeq  int64
 		lastHash []byte
 	)
-	err := tx.QueryRowxContext(ctx,
+	err = tx.QueryRowxContext(ctx,
 		`SELECT seq, hash FROM audit_seals WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1`, tenantID).
 		Scan(&lastSeq, &lastHash)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		lastSeq, lastHash = 0, genesisHash
 	case err != nil:
-		return 0, fmt.Errorf("error reading last seal: %w", err)
+		return 0, 0, fmt.Errorf("error reading last seal: %w", err)
 	}
 
+	// The events to seal are those queued by the trigger of migration 00027, so the cost follows what is
+	// new, not the whole history. A queued event sealed already (by an older version of the app) or gone
+	// (deleted behind the app's back: nothing to seal) is only dequeued.
 	rows, err := tx.QueryContext(ctx, `
-		SELECT `+eventColumns+`
-		FROM audit_events_all e
-		WHERE e.tenant_id = $1
-		  AND NOT EXISTS (SELECT 1 FROM audit_seals s WHERE s.tenant_id = e.tenant_id AND s.event_id = e.id)
-		ORDER BY e.occurred_at, e.id
+		SELECT u.event_id::text,
+		       EXISTS (SELECT 1 FROM audit_seals s WHERE s.tenant_id = u.tenant_id AND s.event_id = u.event_id),
+		       `+eventColumns+`
+		FROM audit_unsealed u
+		LEFT JOIN audit_events_all e ON e.tenant_id = u.tenant_id AND e.id = u.event_id AND e.occurred_at = u.occurred_at
+		WHERE u.tenant_id = $1
+		ORDER BY u.occurred_at, u.event_id
 		LIMIT $2`, tenantID, limit)
 	if err != nil {
-		return 0, fmt.Errorf("error listing unsealed events: %w", err)
+		return 0, 0, fmt.Errorf("error listing unsealed events: %w", err)
 	}
 	defer rows.Close()
 	var (
+		queued    []string
 		seqs      []int64
 		eventIDs  []string
 		prevs     [][]byte
@@ -154,9 +161,17 @@ func sealBatch(ctx context.Context, tx *store.Tx, tenantID store.ID, limit int) 
 		prev, seq = lastHash, lastSeq
 	)
 	for rows.Next() {
-		var ev eventText
-		if err := rows.Scan(ev.scanArgs()...); err != nil {
-			return 0, fmt.Errorf("error reading unsealed event: %w", err)
+		var (
+			id     string
+			sealed bool
+			ev     eventText
+		)
+		if err := rows.Scan(append([]any{&id, &sealed}, ev.scanArgs()...)...); err != nil {
+			return 0, 0, fmt.Errorf("error reading unsealed event: %w", err)
+		}
+		queued = append(queued, id)
+		if sealed || !ev[1].Valid {
+			continue
 		}
 		seq++
 		hash := linkHash(prev, &ev)
@@ -167,20 +182,26 @@ func sealBatch(ctx context.Context, tx *store.Tx, tenantID store.ID, limit int) 
 		prev = hash
 	}
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("error listing unsealed events: %w", err)
+		return 0, 0, fmt.Errorf("error listing unsealed events: %w", err)
 	}
 	_ = rows.Close()
-	if len(seqs) == 0 {
-		return 0, nil
+	if len(queued) == 0 {
+		return 0, 0, nil
 	}
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO audit_seals (tenant_id, seq, event_id, prev_hash, hash)
-		SELECT $1, u.seq, u.event_id, u.prev_hash, u.hash
-		FROM unnest($2::bigint[], $3::uuid[], $4::bytea[], $5::bytea[]) AS u (seq, event_id, prev_hash, hash)`,
-		tenantID, seqs, eventIDs, prevs, hashes); err != nil {
-		return 0, fmt.Errorf("error inserting %d seals after seq %d: %w", len(seqs), lastSeq, err)
+	if len(seqs) > 0 {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO audit_seals (tenant_id, seq, event_id, prev_hash, hash)
+			SELECT $1, u.seq, u.event_id, u.prev_hash, u.hash
+			FROM unnest($2::bigint[], $3::uuid[], $4::bytea[], $5::bytea[]) AS u (seq, event_id, prev_hash, hash)`,
+			tenantID, seqs, eventIDs, prevs, hashes); err != nil {
+			return 0, 0, fmt.Errorf("error inserting %d seals after seq %d: %w", len(seqs), lastSeq, err)
+		}
 	}
-	return len(seqs), nil
+	if _, err := tx.ExecContext(ctx, `DELETE FROM audit_unsealed WHERE tenant_id = $1 AND event_id = ANY($2::uuid[])`,
+		tenantID, queued); err != nil {
+		return 0, 0, fmt.Errorf("error dequeuing %d sealed events: %w", len(queued), err)
+	}
+	return len(seqs), len(queued), nil
 }
 
 // SealAll seals the pending events of every tenant and returns how many it sealed in all. A tenant that fails

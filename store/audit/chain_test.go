@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 
@@ -381,4 +382,45 @@ func TestSealConcurrent(t *testing.T) {
 	require.Equal(t, total, sealed, "every event sealed exactly once")
 	requireChain(t, tb.seals(ctx, t, tenant), total)
 	requireVerified(ctx, t, tb.db, tenant, total, 0)
+}
+
+// Sealing works from the queue the trigger of audit_events keeps: every written event is queued in its own
+// transaction (a rolled-back one never), sealing empties the queue, and a queued event that is sealed
+// already (an older version of the app sealed it) or gone is dequeued without a second seal.
+func TestSealQueue(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	tenant := tb.tenantCreate(ctx, t)
+	queued := func() int64 {
+		return tb.ownerExec(ctx, t, `SELECT 1 FROM audit_unsealed WHERE tenant_id = $1`, tenant)
+	}
+
+	tb.eventsRecord(ctx, t, tenant, 3)
+	require.EqualValues(t, 3, queued())
+	err := tb.db.InTenant(ctx, store.Scope{TenantID: tenant}, func(tx *store.Tx) error {
+		if err := audit.Record(ctx, tx, audit.RecordParams{Action: "test.rolled_back", EntityType: "item"}); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	})
+	require.Error(t, err)
+	require.EqualValues(t, 3, queued(), "a rolled-back event is not queued")
+
+	n, err := audit.Seal(ctx, tb.db, tenant)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	require.Zero(t, queued(), "sealed events leave the queue")
+
+	// Queue a sealed event again (as if an older version had sealed it behind the queue) and one that does
+	// not exist: the next run seals only the new event and empties the queue.
+	sealedID := tb.seals(ctx, t, tenant)[0].EventID
+	tb.ownerExec(ctx, t, `INSERT INTO audit_unsealed (tenant_id, event_id, occurred_at) VALUES ($1, $2, now()), ($1, $3, now())`,
+		tenant, sealedID, store.NewID())
+	tb.eventsRecord(ctx, t, tenant, 1)
+	n, err = audit.Seal(ctx, tb.db, tenant)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Zero(t, queued())
+	requireChain(t, tb.seals(ctx, t, tenant), 4)
+	requireVerified(ctx, t, tb.db, tenant, 4, 0)
 }
