@@ -74,12 +74,16 @@ func (h *Handler) dashboardCache(ctx context.Context, sc store.Scope, prefix, na
 	}
 	base := h.prefix + "dash:" + sc.TenantID.String() + ":" + name
 	key, latest, lock := base+":"+version, base+":latest", base+":lock"
+	if b, ok := h.versioned.get(key); ok && json.Unmarshal(b, into) == nil {
+		return nil
+	}
 	conn, err := h.redis.GetContext(ctx)
 	if err != nil {
 		return dashboardCompute(into, func() (any, error) { return compute(ctx) })
 	}
 	defer conn.Close()
 	if b, err := redis.Bytes(conn.Do("GET", key)); err == nil && json.Unmarshal(b, into) == nil {
+		h.versioned.put(key, b)
 		return nil
 	}
 	locked, _ := redis.String(conn.Do("SET", lock, version, "NX", "EX", int(dashboardRecomputeLock.Seconds())))
@@ -98,6 +102,7 @@ func (h *Handler) dashboardCache(ctx context.Context, sc store.Scope, prefix, na
 		ttl := int(dashboardCacheTTL.Seconds())
 		_, _ = conn.Do("SET", key, b, "EX", ttl)
 		_, _ = conn.Do("SET", latest, b, "EX", ttl)
+		h.versioned.put(key, b)
 		return b, nil
 	}
 	if !background || last == nil {

@@ -43,6 +43,10 @@ type Deps struct {
 	PlatformOperators []string
 	// LoginLimits overrides the sign-in throttle (tests); zero values take the defaults.
 	LoginLimits LoginLimits
+	// VersionedCacheTTL is how long the process keeps dashboard values whose keys name their data's
+	// version (versionedCache): 0 takes 30 s, a negative value keeps none (tests that count the statements
+	// of the recomputing path).
+	VersionedCacheTTL time.Duration
 	// Webhooks decides which endpoint URLs may be registered; nil refuses every private address.
 	Webhooks *webhooks.Guard
 	// Context bounds the background work of the job monitor (River UI's caches, started by its first
@@ -68,6 +72,8 @@ type Handler struct {
 	// webhooks checks endpoint URLs; oidcClient talks to single sign-on providers.
 	webhooks   *webhooks.Guard
 	oidcClient *http.Client
+	// versioned keeps dashboard values whose keys name their data's version (dashboardCache).
+	versioned *versionedCache
 }
 
 // New builds the Echo server with its middleware and the whole route table.
@@ -111,6 +117,7 @@ func newServer(d Deps) (*Handler, *echo.Echo, error) {
 		operators:  map[string]bool{},
 		webhooks:   d.Webhooks,
 		oidcClient: &http.Client{Timeout: 10 * time.Second},
+		versioned:  newVersionedCache(d.VersionedCacheTTL),
 	}
 	if h.webhooks == nil {
 		h.webhooks = &webhooks.Guard{}

@@ -70,6 +70,8 @@ type setupOpts struct {
 	LoginLimits handlers.LoginLimits
 	// Redis replaces the pool on REDIS_URL (the Redis-outage test brings its own server).
 	Redis *redis.Pool
+	// VersionedCacheTTL as in handlers.Deps (negative: no in-process copies of dashboard values).
+	VersionedCacheTTL time.Duration
 }
 
 func setup(t *testing.T) *testBundle {
@@ -104,12 +106,13 @@ func setupWith(t *testing.T, opts setupOpts) *testBundle {
 	base, err := url.Parse("http://" + srv.Listener.Addr().String())
 	require.NoError(t, err)
 	e, err := handlers.New(handlers.Deps{
-		DB:          db,
-		Redis:       b.redis,
-		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		BaseURL:     base,
-		RedisPrefix: b.prefix,
-		LoginLimits: opts.LoginLimits,
+		DB:                db,
+		Redis:             b.redis,
+		Logger:            slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		BaseURL:           base,
+		RedisPrefix:       b.prefix,
+		LoginLimits:       opts.LoginLimits,
+		VersionedCacheTTL: opts.VersionedCacheTTL,
 		// Tenant A's admin runs the installation; tenant B's admin does not.
 		PlatformOperators: []string{b.usersA[identity.RoleAdmin].Email},
 	})
