@@ -185,6 +185,10 @@ func (h *Handler) auditShow(c echo.Context) error {
 	if v.Changes, err = auditChanges(e.Before, e.After); err != nil {
 		v.DiffError = true
 	}
+	// A row of the log opened in place asks for its table of changes only.
+	if c.QueryParam("changes") == "1" && c.Request().Header.Get("HX-Request") == "true" {
+		return render(c, http.StatusOK, auditview.Changes(v))
+	}
 	return render(c, http.StatusOK, auditview.Detail(h.shell(c, e.Action+" — Audit log"), v))
 }
 

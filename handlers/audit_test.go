@@ -75,8 +75,20 @@ func TestAuditFiltersAndDiff(t *testing.T) {
 	})
 	require.Equal(t, "page", attr(nav[0], "aria-current"))
 
-	// The difference, field by field.
-	require.Equal(t, []string{"name: Sales → Sales & Marketing", "version: 1 → 2"}, auditDiffRows(res))
+	// The difference, field by field: a row opened in place fetches its table (HTMX, on the first toggle);
+	// the list itself carries only the count and a link to the event.
+	require.Empty(t, auditDiffRows(res), "the list does not carry the tables")
+	changes := findAll(res.doc, func(n *html.Node) bool { return attr(n, "data-testid") == "audit-changes" })
+	require.Len(t, changes, 3)
+	require.Contains(t, textOf(changes[0]), "2 fields")
+	require.Equal(t, "toggle once", attr(changes[0], "hx-trigger"))
+	part := auditor.do(http.MethodGet, attr(changes[0], "hx-get"), nil, http.Header{"HX-Request": {"true"}})
+	require.Equal(t, http.StatusOK, part.status)
+	require.NotContains(t, part.body, "<html")
+	require.Equal(t, []string{"name: Sales → Sales & Marketing", "version: 1 → 2"}, auditDiffRows(part))
+	// Another tenant's auditor cannot fetch it.
+	other := b.signedIn(t, b.usersB[identity.RoleAuditor]).do(http.MethodGet, attr(changes[0], "hx-get"), nil, http.Header{"HX-Request": {"true"}})
+	require.Equal(t, http.StatusNotFound, other.status)
 
 	t.Run("Entity", func(t *testing.T) {
 		res := auditor.get("/audit?" + url.Values{"entity_type": {"department"}, "entity_id": {sales.ID.String()}}.Encode())
