@@ -133,6 +133,11 @@ type InboxItem struct {
 	ForName     string     `db:"for_name" json:"for_name"`
 }
 
+// scanFields returns i's fields in the order of inboxPageQuery's columns.
+func (i *InboxItem) scanFields() []any {
+	return append(i.Request.scanFields(), &i.Position, &i.StepName, &i.DueAt, &i.ActivatedAt, &i.ForID, &i.ForName)
+}
+
 // Delegated reports whether the actor sees the item as someone's delegate.
 func (i InboxItem) Delegated(actor store.ID) bool { return i.ForID != actor }
 
@@ -238,7 +243,7 @@ func inboxPageTx(ctx context.Context, tx *store.Tx, principals []store.ID, p Inb
 		keyset = ` AND (a.waiting_since, a.request_id) > ($5, $6)`
 	}
 	var res InboxResult
-	if err := tx.SelectContext(ctx, &res.Items, inboxPageQuery(keyset), args...); err != nil {
+	if err := scanRows(ctx, tx, &res.Items, (*InboxItem).scanFields, inboxPageQuery(keyset), args...); err != nil {
 		return nil, fmt.Errorf("error loading inbox: %w", err)
 	}
 	if len(res.Items) > p.Limit {

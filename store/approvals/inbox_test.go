@@ -339,3 +339,28 @@ func TestRouteEndsCleanly(t *testing.T) {
 	tb.submitted(ctx, t, "emp", big) // one still waiting, beside the finished ones
 	tb.requireInboxesMatch(ctx, t, "finished")
 }
+
+// TestListScansMatchReflection: the inbox and the request list scan their rows into fields explicitly
+// (no reflection on the hot pages); every field must come out as sqlx's reflection reads it, for requests
+// of every type with and without optional values.
+func TestListScansMatchReflection(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	_, err := approvals.PolicySave(ctx, tb.db, tb.as("admin"), approvals.PolicySaveParams{Type: approvals.TypeGeneral, Bands: []approvals.Band{
+		{From: 0, Steps: []approvals.Step{{Name: "Manager", Approver: approvals.ApproverManager, Mode: approvals.ModeAny, SLAHours: 8}}},
+	}})
+	require.NoError(t, err)
+	tb.submitted(ctx, t, "emp", 500)
+	tb.submitted(ctx, t, "emp", 0)
+	tb.submitted(ctx, t, "emp2", 123456)
+
+	inbox, inboxReflected, err := approvals.InboxBothWays(ctx, tb.db, tb.as("manager"))
+	require.NoError(t, err)
+	require.NotEmpty(t, inbox)
+	require.Equal(t, inboxReflected, inbox)
+
+	all, allReflected, err := approvals.RequestsBothWays(ctx, tb.db, tb.as("admin"))
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	require.Equal(t, allReflected, all)
+}
