@@ -27,7 +27,11 @@ func render(c echo.Context, status int, comp templ.Component) error {
 	if err := comp.Render(c.Request().Context(), buf); err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	// A known length spares net/http the chunked encoding: the page leaves in two writes instead of four
+	// or five (the session writer drops it if it must answer with its own error page instead).
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
