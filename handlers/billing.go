@@ -85,6 +85,24 @@ func (h *Handler) customerOptions(c echo.Context, none, selected string) ([]bvie
 	return out, nil
 }
 
+// customerLabel is how pickers name a customer: the name and the currency.
+func customerLabel(cu *billing.CustomerChoice) string { return cu.Name + " (" + cu.Currency + ")" }
+
+// billingCustomerChoices is the invoice list's customer picker's suggestions for what was typed (q): the
+// first billing.CustomerMatchesMax live customers by name whose name or e-mail contains it.
+func (h *Handler) billingCustomerChoices(c echo.Context) error {
+	matches, err := billing.CustomerMatches(c.Request().Context(), h.db, scope(c), c.QueryParam("q"))
+	if err != nil {
+		return err
+	}
+	opts := make([]bview.Option, 0, len(matches))
+	for i := range matches {
+		opts = append(opts, bview.Option{Value: matches[i].ID.String(), Label: customerLabel(&matches[i])})
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return render(c, http.StatusOK, bview.CustomerChoices(opts))
+}
+
 func parseDateParam(s string) (*time.Time, bool) {
 	if s == "" {
 		return nil, true
@@ -154,8 +172,17 @@ func (h *Handler) billingInvoiceList(c echo.Context) error {
 		if results { // the filter form stays on the page: no customer options, no frame
 			return nil
 		}
-		if v.Customers, err = h.customerOptions(c, "All customers", v.CustomerID); err != nil {
-			return err
+		// The customer picker names the chosen customer only; it suggests others as someone types
+		// (billingCustomerChoices).
+		if p.CustomerID != nil {
+			cu, err := billing.CustomerChoiceGet(ctx, h.db, scope(c), *p.CustomerID)
+			switch {
+			case store.ErrorCode(err) == store.NotFound: // another tenant's or a made-up id: the list is empty
+			case err != nil:
+				return err
+			default:
+				v.CustomerLabel = customerLabel(cu)
+			}
 		}
 		frame = h.shell(c, "Invoices — Billing")
 		return nil

@@ -15,6 +15,9 @@ const (
 	InvoiceResultsID = "billing-invoice-results"
 	// InvoiceTableWrapID is the scrolling frame of the invoice table, dimmed while a request runs.
 	InvoiceTableWrapID = "billing-invoice-table-wrap"
+	// CustomerPickerID is the invoice list's customer filter: the hidden input with the chosen id; the
+	// picker's text input, hint and suggestions have this id with -q, -hint and -options.
+	CustomerPickerID = "billing-customer"
 	// CustomerResultsID holds the customer table and paging.
 	CustomerResultsID = "billing-customer-results"
 	// EditorID is a draft's lines, totals and add-line form: adding or removing a line swaps it.
@@ -51,8 +54,10 @@ type Status struct {
 type InvoiceListView struct {
 	Search, Status, CustomerID, From, To string
 	Overdue                              bool
-	Statuses, Customers                  []Option
-	Rows                                 []InvoiceRow
+	Statuses                             []Option
+	// CustomerLabel names the chosen customer (CustomerID) in the customer picker.
+	CustomerLabel string
+	Rows          []InvoiceRow
 	Totals                               []TotalRow
 	Filtered, CanCreate                  bool
 	NextURL, FirstURL                    string
