@@ -56,12 +56,12 @@ type InvoiceListView struct {
 	Overdue                              bool
 	Statuses                             []Option
 	// CustomerLabel names the chosen customer (CustomerID) in the customer picker.
-	CustomerLabel string
-	Rows          []InvoiceRow
-	Totals                               []TotalRow
-	Filtered, CanCreate                  bool
-	NextURL, FirstURL                    string
-	Problems                             []ui.FieldError
+	CustomerLabel       string
+	Rows                []InvoiceRow
+	Totals              []TotalRow
+	Filtered, CanCreate bool
+	NextURL, FirstURL   string
+	Problems            []ui.FieldError
 	// Export is the Export button of the filtered list (nil when the member may not export).
 	Export *ui.ExportProps
 	// TotalsURL, when set, loads the totals after the list (InvoiceTotals fragment); TotalsPageURL is the
