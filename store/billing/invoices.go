@@ -134,6 +134,29 @@ const invoiceColumns = `i.id, i.customer_id, c.name AS customer_name, i.status, 
 	(i.status IN ('issued', 'partially_paid') AND i.due_date < ` + todaySQL + `) AS overdue,
 	i.void_reason, i.issued_at, i.voided_at, i.paid_at, i.pdf_file_id, i.pdf_error, i.created_at, i.updated_at, i.version`
 
+// selectInvoices runs q, which selects invoiceColumns, and scans its rows into their fields in that order.
+// The invoice list reads 51 rows of 27 columns on every page; sqlx's reflection (it maps the columns to
+// fields again for every row) was 5 % of the app's CPU there. TestInvoiceColumnsScan checks the order.
+func selectInvoices(ctx context.Context, tx *store.Tx, capacity int, q string, args ...any) ([]Invoice, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]Invoice, 0, capacity)
+	for rows.Next() {
+		out = append(out, Invoice{})
+		i := &out[len(out)-1]
+		if err := rows.Scan(&i.ID, &i.CustomerID, &i.CustomerName, &i.Status, &i.Number, &i.Currency, &i.PricesIncludeTax,
+			&i.IssueDate, &i.DueDate, &i.TermsDays, &i.Notes, &i.Subtotal, &i.TaxTotal, &i.Total, &i.Paid, &i.Credited, &i.Balance,
+			&i.Overdue, &i.VoidReason, &i.IssuedAt, &i.VoidedAt, &i.PaidAt, &i.PDFFileID, &i.PDFError, &i.CreatedAt, &i.UpdatedAt,
+			&i.Version); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
+}
+
 const invoiceFrom = ` FROM billing_invoices i JOIN billing_customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id`
 
 var (
@@ -1015,8 +1038,8 @@ func invoicePageTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) (*Inv
 	if err != nil {
 		return nil, err
 	}
-	var rows []Invoice
-	if err := tx.SelectContext(ctx, &rows, q, args...); err != nil {
+	rows, err := selectInvoices(ctx, tx, p.Limit+1, q, args...)
+	if err != nil {
 		return nil, fmt.Errorf("error listing invoices: %w", err)
 	}
 	res := &InvoiceListResult{}

@@ -326,6 +326,43 @@ func TestInvoiceListFiltersAndTotals(t *testing.T) {
 	requireCode(t, err, store.Forbidden, "")
 }
 
+// TestInvoiceColumnsScan: the list's explicit scan (selectInvoices) fills every field as sqlx's reflection
+// does, for drafts, issued, overdue, void and paid invoices.
+func TestInvoiceColumnsScan(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	paid := tb.issued(ctx, t, tb.cust.ID, [2]int64{1, 1000})
+	_, err := billing.PaymentRecord(ctx, tb.db, tb.sys, billing.PaymentParams{CustomerID: tb.cust.ID, Amount: paid.Total,
+		ReceivedOn: time.Now(), Method: billing.MethodCash, Allocations: []billing.Allocation{{InvoiceID: paid.ID, Amount: paid.Total}}})
+	require.NoError(t, err)
+	void := tb.issued(ctx, t, tb.cust2.ID, [2]int64{2, 700})
+	_, err = billing.InvoiceVoid(ctx, tb.db, tb.sys, billing.InvoiceVoidParams{ID: void.ID, Version: void.Version, Reason: "Typo"})
+	require.NoError(t, err)
+	late := tb.issued(ctx, t, tb.custUSD.ID, [2]int64{1, 500})
+	backdate(ctx, t, tb, late.ID, 60)
+	tb.draft(ctx, t, tb.sys, tb.cust.ID, tb.std.ID, [2]int64{1, 1})
+	explicit, reflected, err := billing.InvoicesBothWays(ctx, tb.db, tb.sys)
+	require.NoError(t, err)
+	require.Len(t, reflected, 4)
+	require.Equal(t, reflected, explicit)
+	var overdue, voided, paidAt, drafts int
+	for _, i := range explicit {
+		if i.Overdue {
+			overdue++
+		}
+		if i.VoidedAt != nil && i.VoidReason == "Typo" {
+			voided++
+		}
+		if i.PaidAt != nil && i.Status == billing.StatusPaid {
+			paidAt++
+		}
+		if i.Number == nil && i.IssueDate == nil {
+			drafts++
+		}
+	}
+	require.Equal(t, []int{1, 1, 1, 1}, []int{overdue, voided, paidAt, drafts})
+}
+
 // backdate moves an issued invoice's dates days into the past, as the owner (the app role cannot: the
 // content of an issued invoice is frozen).
 func backdate(ctx context.Context, t *testing.T, tb *testBundle, id store.ID, days int) {
