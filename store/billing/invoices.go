@@ -976,10 +976,13 @@ type numberRange struct {
 	lo, hi int64 // the six-digit sequences starting with the term's digits (with any of seven or more)
 }
 
-// numberSearch reads term as a part of an invoice number with both dashes; ok is false for any other term.
+// numberSearch reads term as a part of an invoice number with both dashes, or as text no number holds;
+// ok is false for any other term (the trigram index looks it up).
 func numberSearch(term string) (numberRange, bool) {
 	parts := strings.Split(term, "-")
 	switch {
+	case !numberText(term): // a name with a space, an e-mail...: in no number, so no trigram lookup
+		return numberRange{none: true}, true
 	case len(parts) < 3:
 		return numberRange{}, false
 	case len(parts) > 3:
@@ -1017,6 +1020,11 @@ func (r numberRange) where(alias, pattern string, arg func(any) string) string {
 		w += ` AND (` + alias + `.seq BETWEEN ` + arg(r.lo) + ` AND ` + arg(r.hi) + ` OR ` + alias + `.seq >= 1000000)`
 	}
 	return w + ` AND ` + alias + `.number ILIKE ` + pattern
+}
+
+// numberText reports whether s holds only what numbers hold: letters, digits and dashes.
+func numberText(s string) bool {
+	return alnum(strings.ReplaceAll(s, "-", ""))
 }
 
 // alnum reports whether s is only ASCII letters and digits (what a series may hold, in any case).
