@@ -25,7 +25,7 @@ func InvoicesBothWays(ctx context.Context, db *store.DB, scope store.Scope) (exp
 	q := `SELECT ` + invoiceColumns + invoiceFrom + ` WHERE i.tenant_id = $1 ORDER BY i.created_at, i.id`
 	err = db.InTenant(ctx, scope, func(tx *store.Tx) error {
 		var err error
-		if explicit, err = selectInvoices(ctx, tx, 0, q, scope.TenantID); err != nil {
+		if explicit, err = selectInvoices(ctx, tx, 0, q, []any{scope.TenantID}); err != nil {
 			return err
 		}
 		return tx.SelectContext(ctx, &reflected, q, scope.TenantID)

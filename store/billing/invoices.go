@@ -137,22 +137,25 @@ const invoiceColumns = `i.id, i.customer_id, c.name AS customer_name, i.status, 
 // selectInvoices runs q, which selects invoiceColumns, and scans its rows into their fields in that order.
 // The invoice list reads 51 rows of 27 columns on every page; sqlx's reflection (it maps the columns to
 // fields again for every row) was 5 % of the app's CPU there. TestInvoiceColumnsScan checks the order.
-func selectInvoices(ctx context.Context, tx *store.Tx, capacity int, q string, args ...any) ([]Invoice, error) {
+// extra are destinations for columns after invoiceColumns (the same for every row).
+func selectInvoices(ctx context.Context, tx *store.Tx, capacity int, q string, args []any, extra ...any) ([]Invoice, error) {
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := make([]Invoice, 0, capacity)
+	var i Invoice
+	dest := append([]any{&i.ID, &i.CustomerID, &i.CustomerName, &i.Status, &i.Number, &i.Currency, &i.PricesIncludeTax,
+		&i.IssueDate, &i.DueDate, &i.TermsDays, &i.Notes, &i.Subtotal, &i.TaxTotal, &i.Total, &i.Paid, &i.Credited, &i.Balance,
+		&i.Overdue, &i.VoidReason, &i.IssuedAt, &i.VoidedAt, &i.PaidAt, &i.PDFFileID, &i.PDFError, &i.CreatedAt, &i.UpdatedAt,
+		&i.Version}, extra...)
 	for rows.Next() {
-		out = append(out, Invoice{})
-		i := &out[len(out)-1]
-		if err := rows.Scan(&i.ID, &i.CustomerID, &i.CustomerName, &i.Status, &i.Number, &i.Currency, &i.PricesIncludeTax,
-			&i.IssueDate, &i.DueDate, &i.TermsDays, &i.Notes, &i.Subtotal, &i.TaxTotal, &i.Total, &i.Paid, &i.Credited, &i.Balance,
-			&i.Overdue, &i.VoidReason, &i.IssuedAt, &i.VoidedAt, &i.PaidAt, &i.PDFFileID, &i.PDFError, &i.CreatedAt, &i.UpdatedAt,
-			&i.Version); err != nil {
+		i = Invoice{} // the pointer fields get new values, never the previous row's
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
+		out = append(out, i)
 	}
 	return out, rows.Err()
 }
@@ -809,6 +812,8 @@ type InvoiceListResult struct {
 	Next           string
 	Totals         []CurrencyTotal
 	TotalsDeferred bool
+
+	tallied bool // Totals came with the page's rows (invoicePageTx)
 }
 
 // InvoiceList returns a page of invoices with keyset pagination, newest first: by creation (created_at,
@@ -826,8 +831,13 @@ func InvoiceList(ctx context.Context, db *store.DB, scope store.Scope, p Invoice
 			return err
 		}
 		var err error
-		if res, err = invoicePageTx(ctx, tx, p); err != nil {
+		// The tally's totals ride on the page's rows (one statement less); the filters it does not
+		// cover sum the invoices in a statement of their own.
+		if res, err = invoicePageTx(ctx, tx, p, p.tallied()); err != nil {
 			return err
+		}
+		if res.tallied {
+			return nil
 		}
 		if !p.tallied() && !p.WithTotals {
 			res.TotalsDeferred = true
@@ -871,11 +881,7 @@ func invoiceTotalsTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) ([]
 		}
 		// The tally holds per currency and status the change of count, total and balance of every
 		// statement; summed they are the invoices' figures (TestInvoiceTallyMatchesInvoices).
-		if err := tx.SelectContext(ctx, &out, `SELECT currency, sum(invoices)::bigint AS count,
-			coalesce(sum(total) FILTER (WHERE status <> 'void'), 0)::bigint AS total,
-			coalesce(sum(balance) FILTER (WHERE status IN ('issued', 'partially_paid')), 0)::bigint AS balance
-			FROM billing_invoice_tallies WHERE tenant_id = $1 AND ($2 = '' OR status = $2)
-			GROUP BY currency HAVING sum(invoices) <> 0 ORDER BY currency`, tx.Scope.TenantID, string(p.Status)); err != nil {
+		if err := tx.SelectContext(ctx, &out, tallySQL("$2")+` ORDER BY currency`, tx.Scope.TenantID, string(p.Status)); err != nil {
 			return nil, fmt.Errorf("error reading the invoice tally: %w", err)
 		}
 		return out, nil
@@ -891,6 +897,16 @@ func invoiceTotalsTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) ([]
 		return nil, fmt.Errorf("error totalling invoices: %w", err)
 	}
 	return out, nil
+}
+
+// tallySQL sums the tally (billing_invoice_tallies) per currency, for all invoices or those with the
+// status in the argument status ('' for all): count, total without void ones, open balance.
+func tallySQL(status string) string {
+	return `SELECT currency, sum(invoices)::bigint AS count,
+			coalesce(sum(total) FILTER (WHERE status <> 'void'), 0)::bigint AS total,
+			coalesce(sum(balance) FILTER (WHERE status IN ('issued', 'partially_paid')), 0)::bigint AS balance
+			FROM billing_invoice_tallies WHERE tenant_id = $1 AND (` + status + ` = '' OR status = ` + status + `)
+			GROUP BY currency HAVING sum(invoices) <> 0`
 }
 
 // searchPart says how invoiceWhere writes a search: every match (numbers and customers' names), or one
@@ -1041,16 +1057,34 @@ func alnum(s string) bool {
 // The page's ids are found first, on the indexes alone where they cover the filter, and only their rows
 // are read. A search pages through the matching numbers and the matching customers' invoices as two
 // branches, each stopping after one page. The caller checks the permission.
-func invoicePageTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) (*InvoiceListResult, error) {
-	q, args, err := invoicePageQuery(p, tx.Scope.TenantID)
+//
+// With tally (p.tallied() only), every row also carries the filter's totals from the tally as JSON (an
+// uncorrelated subquery: PostgreSQL computes it once), read from the first row into res.Totals; a page
+// without rows leaves res.tallied false and the caller reads them on their own.
+func invoicePageTx(ctx context.Context, tx *store.Tx, p InvoiceListParams, tally bool) (*InvoiceListResult, error) {
+	q, args, err := invoicePageQueryTally(p, tx.Scope.TenantID, tally)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := selectInvoices(ctx, tx, p.Limit+1, q, args...)
+	var totals []byte
+	var extra []any
+	if tally {
+		extra = []any{&totals}
+	}
+	rows, err := selectInvoices(ctx, tx, p.Limit+1, q, args, extra...)
 	if err != nil {
 		return nil, fmt.Errorf("error listing invoices: %w", err)
 	}
 	res := &InvoiceListResult{}
+	if tally && len(rows) > 0 {
+		if err := json.Unmarshal(totals, &res.Totals); err != nil {
+			return nil, fmt.Errorf("error reading the invoice tally: %w", err)
+		}
+		if len(res.Totals) == 0 {
+			res.Totals = nil // as the tally's own statement reports no currency
+		}
+		res.tallied = true
+	}
 	if len(rows) > p.Limit {
 		last := rows[p.Limit-1]
 		rows = rows[:p.Limit]
@@ -1067,6 +1101,11 @@ func invoicePageTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) (*Inv
 // invoicePageQuery is invoicePageTx's query (p.Limit + 1 rows, to know whether a next page exists) and
 // its arguments.
 func invoicePageQuery(p InvoiceListParams, tenantID store.ID) (string, []any, error) {
+	return invoicePageQueryTally(p, tenantID, false)
+}
+
+// invoicePageQueryTally is invoicePageQuery, with the tally's totals in a last column when tally is set.
+func invoicePageQueryTally(p InvoiceListParams, tenantID store.ID, tally bool) (string, []any, error) {
 	byDate := p.byIssueDate()
 	order := `i.created_at DESC, i.id DESC`
 	if byDate {
@@ -1142,7 +1181,11 @@ func invoicePageQuery(p InvoiceListParams, tenantID store.ID) (string, []any, er
 		}
 		ids = `SELECT * FROM ((` + numbers + `) UNION (` + customers + `)) i ORDER BY ` + order + limit
 	}
-	return `SELECT ` + invoiceColumns + ` FROM (` + ids + `) pg
+	columns := invoiceColumns
+	if tally {
+		columns += `, (SELECT coalesce(json_agg(t ORDER BY t.currency), '[]') FROM (` + tallySQL(arg(string(p.Status))) + `) t) AS tally`
+	}
+	return `SELECT ` + columns + ` FROM (` + ids + `) pg
 		JOIN billing_invoices i ON i.tenant_id = $1 AND i.id = pg.id
 		JOIN billing_customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id
 		ORDER BY ` + strings.ReplaceAll(order, "i.", "pg."), args, nil

@@ -305,6 +305,17 @@ func TestInvoiceListFiltersAndTotals(t *testing.T) {
 	res, err = billing.InvoiceList(ctx, tb.db, tb.sys, billing.InvoiceListParams{Status: billing.StatusDraft})
 	require.NoError(t, err)
 	require.Len(t, res.Invoices, 1)
+	// The tally's totals that ride on a page's rows are those of the tally's own statement; a page
+	// without rows has them too (none here).
+	for _, p := range []billing.InvoiceListParams{{}, {Status: billing.StatusIssued}, {Status: billing.StatusDraft}, {Status: billing.StatusVoid}, {Limit: 2, After: res.Next}} {
+		page, err := billing.InvoiceList(ctx, tb.db, tb.sys, p)
+		require.NoError(t, err)
+		require.False(t, page.TotalsDeferred)
+		totals, err := billing.InvoiceTotals(ctx, tb.db, tb.sys, p)
+		require.NoError(t, err)
+		require.Equal(t, totals, page.Totals, "%+v", p)
+		require.Equal(t, p.Status == billing.StatusVoid, len(page.Totals) == 0, "%+v", p)
+	}
 	res, err = billing.InvoiceList(ctx, tb.db, tb.sys, billing.InvoiceListParams{CustomerID: &tb.custUSD.ID})
 	require.NoError(t, err)
 	require.Len(t, res.Invoices, 1)
