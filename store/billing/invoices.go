@@ -900,7 +900,7 @@ func invoiceTotalsTx(ctx context.Context, tx *store.Tx, p InvoiceListParams) ([]
 }
 
 // tallySQL sums the tally (billing_invoice_tallies) per currency, for all invoices or those with the
-// status in the argument status (” for all): count, total without void ones, open balance.
+// status in the argument status (an empty text for all): count, total without void ones, open balance.
 func tallySQL(status string) string {
 	return `SELECT currency, sum(invoices)::bigint AS count,
 			coalesce(sum(total) FILTER (WHERE status <> 'void'), 0)::bigint AS total,
