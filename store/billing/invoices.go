@@ -1164,8 +1164,16 @@ func invoicePageQueryTally(p InvoiceListParams, tenantID store.ID, tally bool) (
 			` ORDER BY ` + order + limit, nil
 	}
 	var ids string
-	if strings.TrimSpace(p.Search) == "" {
+	if search := strings.TrimSpace(p.Search); search == "" {
 		q, err := branch(searchAll)
+		if err != nil {
+			return "", nil, err
+		}
+		ids = q
+	} else if r, ok := numberSearch(search); ok && r.none {
+		// Text no number holds (a name with a space...): the customers' branch alone, without the union's
+		// deduplication of every row it reads ("Tools GmbH": 2.1 -> 1.4 ms).
+		q, err := branch(searchCustomers)
 		if err != nil {
 			return "", nil, err
 		}
