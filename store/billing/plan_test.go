@@ -84,6 +84,7 @@ func TestInvoiceListPlans(t *testing.T) {
 		// A name takes its customers' invoices; one that every customer shares walks the list instead.
 		{"customer name", billing.InvoiceListParams{Search: "Wayne"}, []string{"billing_invoices_customer_idx"}},
 		{"common customer name", billing.InvoiceListParams{Search: "Customer"}, []string{"billing_invoices_customer_idx", "billing_invoices_list_idx"}},
+		{"customer name with a space", billing.InvoiceListParams{Search: "Customer 12"}, []string{"billing_invoices_customer_idx", "billing_invoices_list_idx"}},
 		// A number with both dashes goes by year and sequence; a part of one through the trigram index.
 		{"number", billing.InvoiceListParams{Search: "INV-2025-0123"}, []string{"billing_invoices_year_seq_idx"}},
 		{"part of a number", billing.InvoiceListParams{Search: "2025-0123"}, []string{"billing_invoices_pkey"}},
@@ -116,6 +117,18 @@ func TestInvoiceListPlans(t *testing.T) {
 			}
 			require.True(t, found, "%s (after %v) walks %v:\n%s", c.name, after, c.index, joined)
 		}
+	}
+
+	// Text no number holds reads the customers' branch alone: the same invoices as ILIKE on the names.
+	var want int64
+	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM billing_invoices i JOIN billing_customers c ON c.id = i.customer_id
+		WHERE i.tenant_id = $1 AND c.name ILIKE '%customer 99%'`, tb.a).Scan(&want))
+	require.NotZero(t, want)
+	named, err := billing.InvoiceList(ctx, tb.db, tb.sys, billing.InvoiceListParams{Search: "customer 99", Limit: 200})
+	require.NoError(t, err)
+	require.Len(t, named.Invoices, int(min(want, 200)))
+	for _, inv := range named.Invoices {
+		require.Contains(t, inv.CustomerName, "Customer 99")
 	}
 
 	// The search by year and sequence finds exactly what ILIKE over every number finds, on the page and in
