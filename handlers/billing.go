@@ -32,11 +32,12 @@ import (
 // billingStatusBadge colours invoice statuses: draft grey, issued blue, partially paid amber, paid green,
 // void red.
 func billingStatusBadge(s billing.Status) bview.Status {
-	kind := map[billing.Status]string{
-		billing.StatusDraft: ui.BadgeDraft, billing.StatusIssued: ui.BadgeIssued, billing.StatusPartiallyPaid: ui.BadgePending,
-		billing.StatusPaid: ui.BadgePaid, billing.StatusVoid: ui.BadgeRejected,
-	}[s]
-	return bview.Status{Kind: kind, Label: s.Label()}
+	return bview.Status{Kind: billingStatusKinds[s], Label: s.Label()}
+}
+
+var billingStatusKinds = map[billing.Status]string{
+	billing.StatusDraft: ui.BadgeDraft, billing.StatusIssued: ui.BadgeIssued, billing.StatusPartiallyPaid: ui.BadgePending,
+	billing.StatusPaid: ui.BadgePaid, billing.StatusVoid: ui.BadgeRejected,
 }
 
 func dateText(t *time.Time) string {
