@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // agingEUR reads the EUR total of the receivables aging.
@@ -119,5 +120,36 @@ func TestBillingBrowser(t *testing.T) {
 	if got := text(t, ctx, `[data-testid="billing-totals"]`); !strings.Contains(got, "Total EUR 409.00 · open EUR 0.00") {
 		t.Fatalf("the search's totals read %q, want the paid invoice's EUR 409.00 and nothing open", got)
 	}
+
+	// The customer filter suggests customers as someone types; the keyboard chooses one, which filters
+	// the list and goes into the URL; emptying the picker shows every customer's invoices again.
+	navigateBy(t, ctx, "open the invoice list", chromedp.Navigate(srv.url+"/billing"))
+	do(t, ctx, "type part of the customer's name",
+		chromedp.Click(chromedp.CSS(`#billing-customer-q`)),
+		chromedp.SendKeys(chromedp.CSS(`#billing-customer-q`), "e2e trad"))
+	inviteWaitFor(t, ctx, "the suggestions", `!document.getElementById('billing-customer-options').hidden &&
+		[...document.querySelectorAll('#billing-customer-options [role="option"]')].some(o => o.innerText.includes('E2E Trading'))`)
+	if got := eval[string](t, ctx, `document.getElementById('billing-customer-q').getAttribute('aria-expanded')`); got != "true" {
+		t.Fatalf("the open picker says aria-expanded=%q", got)
+	}
+	do(t, ctx, "choose the customer with the keyboard", chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.ArrowDown))
+	if got := eval[string](t, ctx, `document.getElementById(document.getElementById('billing-customer-q').getAttribute('aria-activedescendant') || 'none')?.innerText || ''`); !strings.Contains(got, "E2E Trading") {
+		t.Fatalf("the active suggestion is %q, want E2E Trading", got)
+	}
+	do(t, ctx, "press Enter", chromedp.KeyEvent(kb.Enter))
+	inviteWaitFor(t, ctx, "the list filtered by the customer", `/customer=[^&]/.test(location.search) &&
+		document.querySelectorAll('[data-testid="billing-invoice-table"] tbody tr').length === 1`)
+	if got := eval[string](t, ctx, `document.getElementById('billing-customer-q').value`); !strings.HasPrefix(got, "E2E Trading") {
+		t.Fatalf("the picker reads %q after choosing", got)
+	}
+	navigateBy(t, ctx, "reload the filtered list", chromedp.Reload())
+	if got := eval[string](t, ctx, `document.getElementById('billing-customer-q').value`); !strings.HasPrefix(got, "E2E Trading") {
+		t.Fatalf("the reloaded list's picker reads %q, want the chosen customer", got)
+	}
+	do(t, ctx, "click into the picker", chromedp.Click(chromedp.CSS(`#billing-customer-q`)))
+	eval[bool](t, ctx, `document.getElementById('billing-customer-q').select(), true`)
+	do(t, ctx, "empty the picker and leave it", chromedp.KeyEvent(kb.Backspace), chromedp.KeyEvent(kb.Tab))
+	inviteWaitFor(t, ctx, "every customer's invoices again", `!/customer=[^&]/.test(location.search) &&
+		document.querySelectorAll('[data-testid="billing-invoice-table"] tbody tr').length > 1`)
 	tb.requireNoConsoleErrors(t, "at the end")
 }

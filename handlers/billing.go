@@ -32,11 +32,12 @@ import (
 // billingStatusBadge colours invoice statuses: draft grey, issued blue, partially paid amber, paid green,
 // void red.
 func billingStatusBadge(s billing.Status) bview.Status {
-	kind := map[billing.Status]string{
-		billing.StatusDraft: ui.BadgeDraft, billing.StatusIssued: ui.BadgeIssued, billing.StatusPartiallyPaid: ui.BadgePending,
-		billing.StatusPaid: ui.BadgePaid, billing.StatusVoid: ui.BadgeRejected,
-	}[s]
-	return bview.Status{Kind: kind, Label: s.Label()}
+	return bview.Status{Kind: billingStatusKinds[s], Label: s.Label()}
+}
+
+var billingStatusKinds = map[billing.Status]string{
+	billing.StatusDraft: ui.BadgeDraft, billing.StatusIssued: ui.BadgeIssued, billing.StatusPartiallyPaid: ui.BadgePending,
+	billing.StatusPaid: ui.BadgePaid, billing.StatusVoid: ui.BadgeRejected,
 }
 
 func dateText(t *time.Time) string {
@@ -83,6 +84,24 @@ func (h *Handler) customerOptions(c echo.Context, none, selected string) ([]bvie
 		}
 	}
 	return out, nil
+}
+
+// customerLabel is how pickers name a customer: the name and the currency.
+func customerLabel(cu *billing.CustomerChoice) string { return cu.Name + " (" + cu.Currency + ")" }
+
+// billingCustomerChoices is the invoice list's customer picker's suggestions for what was typed (q): the
+// first billing.CustomerMatchesMax live customers by name whose name or e-mail contains it.
+func (h *Handler) billingCustomerChoices(c echo.Context) error {
+	matches, err := billing.CustomerMatches(c.Request().Context(), h.db, scope(c), c.QueryParam("q"))
+	if err != nil {
+		return err
+	}
+	opts := make([]bview.Option, 0, len(matches))
+	for i := range matches {
+		opts = append(opts, bview.Option{Value: matches[i].ID.String(), Label: customerLabel(&matches[i])})
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return render(c, http.StatusOK, bview.CustomerChoices(opts))
 }
 
 func parseDateParam(s string) (*time.Time, bool) {
@@ -154,8 +173,17 @@ func (h *Handler) billingInvoiceList(c echo.Context) error {
 		if results { // the filter form stays on the page: no customer options, no frame
 			return nil
 		}
-		if v.Customers, err = h.customerOptions(c, "All customers", v.CustomerID); err != nil {
-			return err
+		// The customer picker names the chosen customer only; it suggests others as someone types
+		// (billingCustomerChoices).
+		if p.CustomerID != nil {
+			cu, err := billing.CustomerChoiceGet(ctx, h.db, scope(c), *p.CustomerID)
+			switch {
+			case store.ErrorCode(err) == store.NotFound: // another tenant's or a made-up id: the list is empty
+			case err != nil:
+				return err
+			default:
+				v.CustomerLabel = customerLabel(cu)
+			}
 		}
 		frame = h.shell(c, "Invoices — Billing")
 		return nil

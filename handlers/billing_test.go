@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -317,36 +318,88 @@ func TestBillingAPI(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, b.api(t, http.MethodPost, "/invoices/"+inv+"/void", ro, map[string]any{"reason": "x"}).status)
 }
 
-// The customer filter lists the first customers by name, and keeps showing a chosen one beyond them.
-func TestBillingCustomerFilterBeyondTheFirstChoices(t *testing.T) {
+// The customer filter is a picker that suggests customers as someone types: the page holds only the
+// chosen customer (by id in the URL, by name in the picker), never the tenant's list; the suggestions are
+// the first matches by name, in the tenant only.
+func TestBillingCustomerPicker(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
 	zed := store.NewID()
 	require.NoError(t, b.db.InTenant(ctx, store.Scope{TenantID: b.tenantA.ID}, func(tx *store.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO billing_customers (id, name, currency)
-			SELECT gen_random_uuid(), 'Aa customer ' || lpad(g::text, 3, '0'), 'EUR' FROM generate_series(1, $1::int) g`,
-			billing.CustomerChoicesMax); err != nil {
+			SELECT gen_random_uuid(), 'Aa customer ' || lpad(g::text, 3, '0'), 'EUR' FROM generate_series(1, 200) g`); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO billing_customers (id, name, currency) VALUES ($1, 'Zed Works', 'EUR')`, zed)
 		return err
 	}))
+	rowsB := b.billingB(t)
 	c := b.signedIn(t, b.usersA[identity.RoleFinance])
-	selected := func(res *response) []string {
-		var out []string
-		for _, o := range findAll(res.doc, func(n *html.Node) bool {
-			return n.Data == "option" && n.Parent != nil && attr(n.Parent, "name") == "customer" && hasAttr(n, "selected")
-		}) {
-			out = append(out, textOf(o))
-		}
-		return out
+	// picker returns the filter's hidden value and the picker's text.
+	picker := func(res *response) (value, label string) {
+		t.Helper()
+		hidden := findAll(res.doc, func(n *html.Node) bool { return n.Data == "input" && attr(n, "name") == "customer" })
+		require.Len(t, hidden, 1, res.body)
+		require.Equal(t, "hidden", attr(hidden[0], "type"))
+		box := findAll(res.doc, func(n *html.Node) bool { return n.Data == "input" && attr(n, "role") == "combobox" })
+		require.Len(t, box, 1)
+		require.Equal(t, "billing-customer-q", attr(box[0], "id"))
+		require.Equal(t, "billing-customer-options", attr(box[0], "aria-controls"))
+		require.Equal(t, attr(box[0], "value"), attr(box[0], "data-combobox-label"))
+		labels := findAll(res.doc, func(n *html.Node) bool { return n.Data == "label" && attr(n, "for") == "billing-customer-q" })
+		require.Len(t, labels, 1, "the picker has a label")
+		return attr(hidden[0], "value"), attr(box[0], "value")
 	}
 	res := c.get("/billing")
 	require.Equal(t, http.StatusOK, res.status)
-	require.Equal(t, []string{"All customers"}, selected(res))
-	require.NotContains(t, res.body, "Zed Works", "past the first choices")
+	value, label := picker(res)
+	require.Empty(t, value)
+	require.Empty(t, label)
+	require.NotContains(t, res.body, "Aa customer", "no customer list on the page")
+	require.Empty(t, findAll(res.doc, func(n *html.Node) bool { return n.Data == "select" && attr(n, "name") == "customer" }))
 	res = c.get("/billing?customer=" + zed.String())
 	require.Equal(t, http.StatusOK, res.status)
-	require.Equal(t, []string{"Zed Works (EUR)"}, selected(res), "the chosen customer stays shown")
+	value, label = picker(res)
+	require.Equal(t, zed.String(), value, "the chosen customer stays in the filter")
+	require.Equal(t, "Zed Works (EUR)", label, "and is named")
+	require.Equal(t, "Zed Works (EUR)", testIDText(t, res, "billing-customer-chosen"), "also without the script")
+	// Another tenant's customer is not named; its invoices are not listed.
+	res = c.get("/billing?customer=" + rowsB.customer.String())
+	require.Equal(t, http.StatusOK, res.status)
+	_, label = picker(res)
+	require.Empty(t, label)
+	require.NotContains(t, res.body, "Globex")
+	_, ok := byTestID(res.doc, "billing-empty")
+	require.True(t, ok)
+
+	// options returns the suggestions' values and labels (the first is always "All customers").
+	options := func(q string) (values, labels []string) {
+		t.Helper()
+		res := c.do(http.MethodGet, "/billing/customer-choices?q="+url.QueryEscape(q), nil, http.Header{"HX-Request": {"true"}})
+		require.Equal(t, http.StatusOK, res.status, res.body)
+		for _, o := range findAll(res.doc, func(n *html.Node) bool { return n.Data == "li" && attr(n, "role") == "option" }) {
+			if attr(o, "aria-disabled") == "true" {
+				continue
+			}
+			values = append(values, attr(o, "data-value"))
+			labels = append(labels, attr(o, "data-label"))
+		}
+		require.NotEmpty(t, values, res.body)
+		require.Equal(t, "", values[0], "all customers first")
+		return values[1:], labels[1:]
+	}
+	values, labels := options("")
+	require.Len(t, values, billing.CustomerMatchesMax, "the first few by name, not all")
+	require.Equal(t, "Aa customer 001 (EUR)", labels[0])
+	require.True(t, slices.IsSorted(labels), labels)
+	values, labels = options("zed w")
+	require.Equal(t, []string{zed.String()}, values)
+	require.Equal(t, []string{"Zed Works (EUR)"}, labels)
+	values, _ = options("customer 19")
+	require.Len(t, values, 10) // 190-199
+	values, _ = options("Globex")
+	require.Empty(t, values, "another tenant's customers are never suggested")
+	res = c.do(http.MethodGet, "/billing/customer-choices?q=nothing-like-it", nil, http.Header{"HX-Request": {"true"}})
+	require.Contains(t, res.body, "No customer matches")
 }

@@ -155,6 +155,7 @@ func (h *Handler) billingRoutes(app *echo.Group) {
 	read, write, issue := h.require(identity.BillingRead), h.require(identity.BillingWrite), h.require(identity.BillingIssue)
 	app.GET("/billing", h.billingInvoiceList, read)
 	app.GET("/billing/totals", h.billingInvoiceTotals, read)
+	app.GET("/billing/customer-choices", h.billingCustomerChoices, read)
 	app.GET("/billing/invoices/new", h.billingInvoiceNew, write)
 	app.POST("/billing/invoices", h.billingInvoiceCreate, write)
 	app.GET("/billing/invoices/:id", h.billingInvoiceShow, read)

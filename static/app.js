@@ -1,6 +1,7 @@
 // Ledgerline's one script. The pages work without it; it adds the phone menu, toasts that come and go,
-// focus on error summaries and the tenant switcher's submit on change. No inline handlers: the
-// Content-Security-Policy allows only scripts with the page's nonce.
+// focus on error summaries, the tenant switcher's submit on change and the suggestions of the invoice
+// list's customer picker. No inline handlers: the Content-Security-Policy allows only scripts with the
+// page's nonce.
 (function () {
   'use strict';
 
@@ -163,6 +164,170 @@
     });
   }
 
+  // ---------------------------------------------------------------- combobox
+
+  // A text input that suggests choices from the server as someone types (the invoice list's customer
+  // filter). [data-combobox] holds the suggestions' URL, a hidden input [data-combobox-value] that the
+  // form submits, the role="combobox" input (its data-combobox-label is the chosen choice's label) and
+  // the role="listbox" the suggestions go in (role="option" items with data-value and data-label).
+  // Choosing sets the hidden input and fires its change event, which the filter form listens for.
+  // Listeners are on the document, so pages swapped in by htmx (history) need nothing more.
+  const COMBOBOX_DELAY_MS = 250;
+
+  function comboParts(input) {
+    const box = input.closest('[data-combobox]');
+    if (!box) return null;
+    const value = box.querySelector('[data-combobox-value]');
+    const list = doc.getElementById(input.getAttribute('aria-controls'));
+    if (!value || !list) return null;
+    return { box: box, input: input, value: value, list: list };
+  }
+
+  function comboOptions(parts) {
+    return Array.prototype.slice.call(parts.list.querySelectorAll('[role="option"]:not([aria-disabled="true"])'));
+  }
+
+  function comboClose(parts) {
+    parts.list.hidden = true;
+    parts.input.setAttribute('aria-expanded', 'false');
+    parts.input.removeAttribute('aria-activedescendant');
+  }
+
+  function comboActive(parts) {
+    const id = parts.input.getAttribute('aria-activedescendant');
+    return id ? doc.getElementById(id) : null;
+  }
+
+  function comboSetActive(parts, option) {
+    comboOptions(parts).forEach(function (o) {
+      o.setAttribute('aria-selected', o === option ? 'true' : 'false');
+    });
+    if (option) {
+      parts.input.setAttribute('aria-activedescendant', option.id);
+      option.scrollIntoView({ block: 'nearest' });
+    } else {
+      parts.input.removeAttribute('aria-activedescendant');
+    }
+  }
+
+  function comboLoad(parts) {
+    const input = parts.input;
+    const seq = (input.comboSeq || 0) + 1;
+    input.comboSeq = seq;
+    const typed = input.value.trim();
+    const q = typed === (input.getAttribute('data-combobox-label') || '') ? '' : typed;
+    const src = parts.box.getAttribute('data-combobox');
+    fetch(src + (src.indexOf('?') < 0 ? '?' : '&') + 'q=' + encodeURIComponent(q), {
+      headers: { 'HX-Request': 'true' },
+      credentials: 'same-origin'
+    })
+      .then(function (res) {
+        if (!res.ok) throw new Error('HTTP ' + res.status);
+        return res.text();
+      })
+      .then(function (html) {
+        if (input.comboSeq !== seq || doc.activeElement !== input) return; // a newer request, or gone
+        parts.list.innerHTML = html;
+        comboSetActive(parts, null);
+        parts.list.hidden = false;
+        input.setAttribute('aria-expanded', 'true');
+      })
+      .catch(function () {
+        comboClose(parts);
+        showToast('error', 'Could not load the suggestions. Try again.');
+      });
+  }
+
+  function comboChoose(parts, option) {
+    const value = option.getAttribute('data-value') || '';
+    const label = option.getAttribute('data-label') || '';
+    parts.input.value = label;
+    parts.input.setAttribute('data-combobox-label', label);
+    comboClose(parts);
+    if (parts.value.value === value) return;
+    parts.value.value = value;
+    parts.value.setAttribute('value', value); // kept by htmx's history snapshot
+    parts.value.dispatchEvent(new Event('change', { bubbles: true }));
+  }
+
+  function initComboboxes() {
+    const selector = '[data-combobox] [role="combobox"]';
+    doc.addEventListener('input', function (event) {
+      const input = event.target;
+      if (!input.matches || !input.matches(selector)) return;
+      const parts = comboParts(input);
+      if (!parts) return;
+      clearTimeout(input.comboTimer);
+      input.comboTimer = setTimeout(function () {
+        comboLoad(parts);
+      }, COMBOBOX_DELAY_MS);
+    });
+    doc.addEventListener('keydown', function (event) {
+      const input = event.target;
+      if (!input.matches || !input.matches(selector)) return;
+      const parts = comboParts(input);
+      if (!parts) return;
+      const open = !parts.list.hidden;
+      const options = comboOptions(parts);
+      const active = comboActive(parts);
+      const at = options.indexOf(active);
+      switch (event.key) {
+        case 'ArrowDown':
+          event.preventDefault();
+          if (!open) comboLoad(parts);
+          else comboSetActive(parts, options[Math.min(at + 1, options.length - 1)] || null);
+          break;
+        case 'ArrowUp':
+          if (!open) return;
+          event.preventDefault();
+          comboSetActive(parts, options[Math.max(at - 1, 0)] || null);
+          break;
+        case 'Enter':
+          if (!open) return; // submits the filters as they are
+          event.preventDefault();
+          if (active) comboChoose(parts, active);
+          else if (options.length === 2) comboChoose(parts, options[1]); // "All customers" and one match
+          break;
+        case 'Escape':
+          if (open) {
+            event.preventDefault();
+            event.stopPropagation();
+            comboClose(parts);
+          } else {
+            input.value = input.getAttribute('data-combobox-label') || '';
+          }
+          break;
+      }
+    });
+    // Pressing on a suggestion must not take the focus from the input before the click chooses it.
+    doc.addEventListener('mousedown', function (event) {
+      if (event.target.closest && event.target.closest('[data-combobox] [role="listbox"]')) event.preventDefault();
+    });
+    doc.addEventListener('click', function (event) {
+      const option = event.target.closest && event.target.closest('[data-combobox] [role="option"]');
+      if (!option || option.getAttribute('aria-disabled') === 'true') return;
+      const input = option.closest('[data-combobox]').querySelector('[role="combobox"]');
+      const parts = input && comboParts(input);
+      if (parts) comboChoose(parts, option);
+    });
+    // Leaving the input: an emptied input means all customers; anything else typed but not chosen goes
+    // back to the chosen customer's name.
+    doc.addEventListener('focusout', function (event) {
+      const input = event.target;
+      if (!input.matches || !input.matches(selector)) return;
+      const parts = comboParts(input);
+      if (!parts) return;
+      clearTimeout(input.comboTimer);
+      input.comboSeq = (input.comboSeq || 0) + 1; // a late answer must not reopen the list
+      comboClose(parts);
+      if (input.value.trim() === '' && parts.value.value !== '') {
+        comboChoose(parts, parts.list.querySelector('[data-value=""]') || doc.createElement('li'));
+      } else {
+        input.value = input.getAttribute('data-combobox-label') || '';
+      }
+    });
+  }
+
   // A table wider than its box scrolls sideways (narrow screens, wide tables): such a box must be reachable
   // by keyboard to scroll it, and say what it holds. Boxes that fit stay out of the tab order.
   function markScrollRegions() {
@@ -192,6 +357,7 @@
     initNav();
     initToasts();
     initForms();
+    initComboboxes();
     initScrollRegions();
   }
 

@@ -436,6 +436,53 @@ func CustomerChoices(ctx context.Context, db *store.DB, scope store.Scope) ([]Cu
 	return out, nil
 }
 
+// CustomerMatchesMax is how many customers the invoice list's customer picker suggests at a time.
+const CustomerMatchesMax = 20
+
+// CustomerMatches returns the first CustomerMatchesMax live customers by name whose name or e-mail
+// contains q (the first by name when q is empty), with only what a picker shows: the invoice list's
+// customer filter suggests them as someone types, so a tenant with thousands of customers never sends
+// them all. The actor needs BillingRead.
+func CustomerMatches(ctx context.Context, db *store.DB, scope store.Scope, q string) ([]CustomerChoice, error) {
+	var out []CustomerChoice
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.BillingRead); err != nil {
+			return err
+		}
+		where, args := customerWhere(CustomerListParams{Search: q}, scope.TenantID)
+		return tx.SelectContext(ctx, &out, `SELECT c.id, c.name, c.currency FROM billing_customers c`+where+
+			` ORDER BY c.name_key, c.id`+store.Limit(CustomerMatchesMax), args...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error finding customers: %w", err)
+	}
+	if len(out) > CustomerMatchesMax {
+		out = out[:CustomerMatchesMax]
+	}
+	return out, nil
+}
+
+// CustomerChoiceGet returns one customer's choice (deleted ones too: a filter by a customer deleted since
+// still names it). The actor needs BillingRead.
+func CustomerChoiceGet(ctx context.Context, db *store.DB, scope store.Scope, id store.ID) (*CustomerChoice, error) {
+	var out CustomerChoice
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.BillingRead); err != nil {
+			return err
+		}
+		err := tx.GetContext(ctx, &out, `SELECT c.id, c.name, c.currency FROM billing_customers c
+			WHERE c.tenant_id = $1 AND c.id = $2`, scope.TenantID, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.Errorf(store.NotFound, "No such customer.")
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // customerWhere is the customer list's filter (without the page cursor) and its arguments.
 func customerWhere(p CustomerListParams, tenantID store.ID) (string, []any) {
 	args := []any{tenantID}

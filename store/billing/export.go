@@ -24,7 +24,7 @@ func InvoicesEach(ctx context.Context, tx *store.Tx, p InvoiceListParams, fn fun
 	}
 	p.After, p.Limit = "", eachPageSize
 	for {
-		res, err := invoicePageTx(ctx, tx, p)
+		res, err := invoicePageTx(ctx, tx, p, false)
 		if err != nil {
 			return err
 		}

@@ -305,6 +305,17 @@ func TestInvoiceListFiltersAndTotals(t *testing.T) {
 	res, err = billing.InvoiceList(ctx, tb.db, tb.sys, billing.InvoiceListParams{Status: billing.StatusDraft})
 	require.NoError(t, err)
 	require.Len(t, res.Invoices, 1)
+	// The tally's totals that ride on a page's rows are those of the tally's own statement; a page
+	// without rows has them too (none here).
+	for _, p := range []billing.InvoiceListParams{{}, {Status: billing.StatusIssued}, {Status: billing.StatusDraft}, {Status: billing.StatusVoid}, {Limit: 2, After: res.Next}} {
+		page, err := billing.InvoiceList(ctx, tb.db, tb.sys, p)
+		require.NoError(t, err)
+		require.False(t, page.TotalsDeferred)
+		totals, err := billing.InvoiceTotals(ctx, tb.db, tb.sys, p)
+		require.NoError(t, err)
+		require.Equal(t, totals, page.Totals, "%+v", p)
+		require.Equal(t, p.Status == billing.StatusVoid, len(page.Totals) == 0, "%+v", p)
+	}
 	res, err = billing.InvoiceList(ctx, tb.db, tb.sys, billing.InvoiceListParams{CustomerID: &tb.custUSD.ID})
 	require.NoError(t, err)
 	require.Len(t, res.Invoices, 1)
@@ -324,6 +335,43 @@ func TestInvoiceListFiltersAndTotals(t *testing.T) {
 	requireCode(t, err, store.Invalid, "")
 	_, err = billing.InvoiceList(ctx, tb.db, tb.as[identity.RoleEmployee], billing.InvoiceListParams{})
 	requireCode(t, err, store.Forbidden, "")
+}
+
+// TestInvoiceColumnsScan: the list's explicit scan (selectInvoices) fills every field as sqlx's reflection
+// does, for drafts, issued, overdue, void and paid invoices.
+func TestInvoiceColumnsScan(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	paid := tb.issued(ctx, t, tb.cust.ID, [2]int64{1, 1000})
+	_, err := billing.PaymentRecord(ctx, tb.db, tb.sys, billing.PaymentParams{CustomerID: tb.cust.ID, Amount: paid.Total,
+		ReceivedOn: time.Now(), Method: billing.MethodCash, Allocations: []billing.Allocation{{InvoiceID: paid.ID, Amount: paid.Total}}})
+	require.NoError(t, err)
+	void := tb.issued(ctx, t, tb.cust2.ID, [2]int64{2, 700})
+	_, err = billing.InvoiceVoid(ctx, tb.db, tb.sys, billing.InvoiceVoidParams{ID: void.ID, Version: void.Version, Reason: "Typo"})
+	require.NoError(t, err)
+	late := tb.issued(ctx, t, tb.custUSD.ID, [2]int64{1, 500})
+	backdate(ctx, t, tb, late.ID, 60)
+	tb.draft(ctx, t, tb.sys, tb.cust.ID, tb.std.ID, [2]int64{1, 1})
+	explicit, reflected, err := billing.InvoicesBothWays(ctx, tb.db, tb.sys)
+	require.NoError(t, err)
+	require.Len(t, reflected, 4)
+	require.Equal(t, reflected, explicit)
+	var overdue, voided, paidAt, drafts int
+	for _, i := range explicit {
+		if i.Overdue {
+			overdue++
+		}
+		if i.VoidedAt != nil && i.VoidReason == "Typo" {
+			voided++
+		}
+		if i.PaidAt != nil && i.Status == billing.StatusPaid {
+			paidAt++
+		}
+		if i.Number == nil && i.IssueDate == nil {
+			drafts++
+		}
+	}
+	require.Equal(t, []int{1, 1, 1, 1}, []int{overdue, voided, paidAt, drafts})
 }
 
 // backdate moves an issued invoice's dates days into the past, as the owner (the app role cannot: the

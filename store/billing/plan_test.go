@@ -84,7 +84,10 @@ func TestInvoiceListPlans(t *testing.T) {
 		// A name takes its customers' invoices; one that every customer shares walks the list instead.
 		{"customer name", billing.InvoiceListParams{Search: "Wayne"}, []string{"billing_invoices_customer_idx"}},
 		{"common customer name", billing.InvoiceListParams{Search: "Customer"}, []string{"billing_invoices_customer_idx", "billing_invoices_list_idx"}},
-		{"number", billing.InvoiceListParams{Search: "INV-2025-0123"}, []string{"billing_invoices_pkey"}},
+		{"customer name with a space", billing.InvoiceListParams{Search: "Customer 12"}, []string{"billing_invoices_customer_idx", "billing_invoices_list_idx"}},
+		// A number with both dashes goes by year and sequence; a part of one through the trigram index.
+		{"number", billing.InvoiceListParams{Search: "INV-2025-0123"}, []string{"billing_invoices_year_seq_idx"}},
+		{"part of a number", billing.InvoiceListParams{Search: "2025-0123"}, []string{"billing_invoices_pkey"}},
 	}
 	for _, c := range cases {
 		c.p.Limit = 20
@@ -113,6 +116,41 @@ func TestInvoiceListPlans(t *testing.T) {
 				found = found || strings.Contains(joined, "using "+ix)
 			}
 			require.True(t, found, "%s (after %v) walks %v:\n%s", c.name, after, c.index, joined)
+		}
+	}
+
+	// Text no number holds reads the customers' branch alone: the same invoices as ILIKE on the names.
+	var want int64
+	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM billing_invoices i JOIN billing_customers c ON c.id = i.customer_id
+		WHERE i.tenant_id = $1 AND c.name ILIKE '%customer 99%'`, tb.a).Scan(&want))
+	require.NotZero(t, want)
+	named, err := billing.InvoiceList(ctx, tb.db, tb.sys, billing.InvoiceListParams{Search: "customer 99", Limit: 200})
+	require.NoError(t, err)
+	require.Len(t, named.Invoices, int(min(want, 200)))
+	for _, inv := range named.Invoices {
+		require.Contains(t, inv.CustomerName, "Customer 99")
+	}
+
+	// The search by year and sequence finds exactly what ILIKE over every number finds, on the page and in
+	// the totals: whole and partial numbers, other cases, the series' end, wider and impossible terms.
+	for _, term := range []string{"INV-2025-0123", "INV 2025", "2025-0123", "0123", "inv-2025-01", "inv-2025-01230", "NV-2025-012", "INV-2025-", "V-2025-029999",
+		"INV-2025-000001", "INV-2025-1", "INV-2025-0000001", "INV-2024-0123", "XINV-2025-0123", "INV-02025-0123",
+		"INV-2025-0123-", "-2025-03", "INV-2025-01%", "INV-2025-01_3", "INV-2025- 0123"} {
+		var want int64
+		require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM billing_invoices WHERE tenant_id = $1 AND number ILIKE $2`,
+			tb.a, "%"+strings.NewReplacer(`%`, `\%`, `_`, `\_`).Replace(term)+"%").Scan(&want))
+		totals, err := billing.InvoiceTotals(ctx, tb.db, tb.sys, billing.InvoiceListParams{Search: term})
+		require.NoError(t, err)
+		var got int64
+		for _, x := range totals {
+			got += x.Count
+		}
+		require.Equal(t, want, got, "totals of %q", term)
+		res, err := billing.InvoiceList(ctx, tb.db, tb.sys, billing.InvoiceListParams{Search: term, Limit: 200})
+		require.NoError(t, err)
+		require.Len(t, res.Invoices, int(min(want, 200)), "page of %q", term)
+		for _, inv := range res.Invoices {
+			require.Contains(t, strings.ToUpper(inv.Title()), strings.ToUpper(term), "page of %q", term)
 		}
 	}
 }

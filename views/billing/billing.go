@@ -4,10 +4,35 @@
 package billing
 
 import (
+	"context"
 	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/a-h/templ"
 
 	"ledgerline/views/ui"
 )
+
+// badges holds ui.Badge rendered once per kind and label (a templ.Raw of its HTML): the invoice table
+// shows one or two on each of its 51 rows, and templ's class handling made them 4 % of the invoice list's
+// CPU. Kinds and labels are the fixed invoice statuses and "Overdue", so the map stays that small.
+var badges sync.Map // [2]string{kind, label} → templ.Component
+
+// cachedBadge is ui.Badge(kind, label), rendered once.
+func cachedBadge(kind, label string) templ.Component {
+	key := [2]string{kind, label}
+	if c, ok := badges.Load(key); ok {
+		return c.(templ.Component)
+	}
+	var b strings.Builder
+	if err := ui.Badge(kind, label).Render(context.Background(), &b); err != nil {
+		return ui.Badge(kind, label)
+	}
+	c := templ.Raw(b.String())
+	badges.Store(key, c)
+	return c
+}
 
 // Element ids that HTMX targets; the handlers use the same constants.
 const (
@@ -15,6 +40,9 @@ const (
 	InvoiceResultsID = "billing-invoice-results"
 	// InvoiceTableWrapID is the scrolling frame of the invoice table, dimmed while a request runs.
 	InvoiceTableWrapID = "billing-invoice-table-wrap"
+	// CustomerPickerID is the invoice list's customer filter: the hidden input with the chosen id; the
+	// picker's text input, hint and suggestions have this id with -q, -hint and -options.
+	CustomerPickerID = "billing-customer"
 	// CustomerResultsID holds the customer table and paging.
 	CustomerResultsID = "billing-customer-results"
 	// EditorID is a draft's lines, totals and add-line form: adding or removing a line swaps it.
@@ -51,12 +79,14 @@ type Status struct {
 type InvoiceListView struct {
 	Search, Status, CustomerID, From, To string
 	Overdue                              bool
-	Statuses, Customers                  []Option
-	Rows                                 []InvoiceRow
-	Totals                               []TotalRow
-	Filtered, CanCreate                  bool
-	NextURL, FirstURL                    string
-	Problems                             []ui.FieldError
+	Statuses                             []Option
+	// CustomerLabel names the chosen customer (CustomerID) in the customer picker.
+	CustomerLabel       string
+	Rows                []InvoiceRow
+	Totals              []TotalRow
+	Filtered, CanCreate bool
+	NextURL, FirstURL   string
+	Problems            []ui.FieldError
 	// Export is the Export button of the filtered list (nil when the member may not export).
 	Export *ui.ExportProps
 	// TotalsURL, when set, loads the totals after the list (InvoiceTotals fragment); TotalsPageURL is the
