@@ -4,35 +4,10 @@
 package billing
 
 import (
-	"context"
 	"strconv"
-	"strings"
-	"sync"
-
-	"github.com/a-h/templ"
 
 	"ledgerline/views/ui"
 )
-
-// badges holds ui.Badge rendered once per kind and label (a templ.Raw of its HTML): the invoice table
-// shows one or two on each of its 51 rows, and templ's class handling made them 4 % of the invoice list's
-// CPU. Kinds and labels are the fixed invoice statuses and "Overdue", so the map stays that small.
-var badges sync.Map // [2]string{kind, label} → templ.Component
-
-// cachedBadge is ui.Badge(kind, label), rendered once.
-func cachedBadge(kind, label string) templ.Component {
-	key := [2]string{kind, label}
-	if c, ok := badges.Load(key); ok {
-		return c.(templ.Component)
-	}
-	var b strings.Builder
-	if err := ui.Badge(kind, label).Render(context.Background(), &b); err != nil {
-		return ui.Badge(kind, label)
-	}
-	c := templ.Raw(b.String())
-	badges.Store(key, c)
-	return c
-}
 
 // Element ids that HTMX targets; the handlers use the same constants.
 const (
