@@ -433,8 +433,15 @@ const cspReporter = `document.addEventListener('securitypolicyviolation', functi
 // newTab opens a tab with a fresh cookie jar and a width x height viewport (a phone's when width < 600).
 func newTab(t *testing.T, browser context.Context, width, height int64) *tab {
 	t.Helper()
+	return newTabWithin(t, browser, width, height, stepBudget)
+}
+
+// newTabWithin is newTab for a test whose browser actions may take up to budget in all (a crawl of every
+// page does more than a scenario).
+func newTabWithin(t *testing.T, browser context.Context, width, height int64, budget time.Duration) *tab {
+	t.Helper()
 	tabCtx, cancelTab := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
-	ctx, cancel := context.WithTimeout(tabCtx, stepBudget)
+	ctx, cancel := context.WithTimeout(tabCtx, budget)
 	t.Cleanup(func() {
 		cancel()
 		cancelTab()
