@@ -80,4 +80,29 @@ func TestDashboardAggregateServesLastWhileRecomputing(t *testing.T) {
 		n, _ := get(func(context.Context) (any, error) { return 98, nil })
 		return n == 3
 	}, 5*time.Second, 100*time.Millisecond, "the finished recomputation is stored for the version")
+
+	// That computation was slow, so the aggregate rests: the next change is not recomputed until the rest
+	// is over (10 x 3 s here), and the views show the value just computed.
+	change()
+	n, _ = get(value(4, 0))
+	require.Equal(t, 3, n, "resting after a slow computation")
+	conn, err := pool.GetContext(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	ttl, err := redis.Int64(conn.Do("PTTL", h.prefix+"dash:"+ten.ID.String()+":slow:rest"))
+	require.NoError(t, err)
+	require.InDelta(t, 10*(dashboardFreshWait+time.Second).Milliseconds(), ttl, 3000)
+	_, err = conn.Do("DEL", h.prefix+"dash:"+ten.ID.String()+":slow:rest")
+	require.NoError(t, err)
+	n, _ = get(value(4, 0))
+	require.Equal(t, 4, n, "after the rest the next view recomputes")
+}
+
+func TestDashboardRest(t *testing.T) {
+	for took, want := range map[time.Duration]time.Duration{
+		10 * time.Millisecond: 0, 249 * time.Millisecond: 0, 250 * time.Millisecond: 2500 * time.Millisecond,
+		2 * time.Second: 20 * time.Second, time.Minute: 5 * time.Minute,
+	} {
+		require.Equal(t, want, dashboardRest(took), "after %s", took)
+	}
 }

@@ -86,6 +86,14 @@ func (h *Handler) dashboardCache(ctx context.Context, sc store.Scope, prefix, na
 		h.versioned.put(key, b)
 		return nil
 	}
+	rest := base + ":rest"
+	if background {
+		if resting, _ := redis.Bool(conn.Do("EXISTS", rest)); resting {
+			if last, err := redis.Bytes(conn.Do("GET", latest)); err == nil && json.Unmarshal(last, into) == nil {
+				return nil // a slow aggregate rests after each computation (dashboardRest)
+			}
+		}
+	}
 	locked, _ := redis.String(conn.Do("SET", lock, version, "NX", "EX", int(dashboardRecomputeLock.Seconds())))
 	var last []byte // the last value computed, read only where it may be served
 	if locked != "OK" || background {
@@ -128,7 +136,9 @@ func (h *Handler) dashboardCache(ctx context.Context, sc store.Scope, prefix, na
 		defer cancel()
 		var r result
 		defer func() { done <- r }()
+		start := time.Now()
 		v, err := compute(bg)
+		took := time.Since(start)
 		rc, cerr := h.redis.GetContext(bg)
 		if cerr != nil {
 			r.err = cerr
@@ -137,6 +147,9 @@ func (h *Handler) dashboardCache(ctx context.Context, sc store.Scope, prefix, na
 		defer rc.Close()
 		if err == nil {
 			r.b, err = save(rc, v)
+			if pause := dashboardRest(took); err == nil && pause > 0 {
+				_, _ = rc.Do("SET", rest, 1, "PX", pause.Milliseconds())
+			}
 		} else {
 			h.logger.Error("dashboard aggregate failed", "name", name, "tenant_id", sc.TenantID.String(), "error", err)
 		}
@@ -152,6 +165,18 @@ func (h *Handler) dashboardCache(ctx context.Context, sc store.Scope, prefix, na
 	case <-time.After(dashboardFreshWait):
 		return json.Unmarshal(last, into)
 	}
+}
+
+// dashboardRest is how long a tenant-wide aggregate that took took to compute is not recomputed again,
+// whatever changes meanwhile (views show the value just computed): ten times its cost, from a quarter of a
+// second on, at most five minutes. At scale a stock value takes 1-2 s, and a tenant that moves stock all
+// day would otherwise keep one core computing it for every view after every change; small tenants compute
+// in milliseconds and never rest.
+func dashboardRest(took time.Duration) time.Duration {
+	if took < 250*time.Millisecond {
+		return 0
+	}
+	return min(10*took, 5*time.Minute)
 }
 
 // dashboardRecomputeLock bounds how long one request may hold the right to recompute an aggregate.
