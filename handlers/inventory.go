@@ -327,20 +327,13 @@ func (h *Handler) inventoryItemCreate(c echo.Context) error {
 }
 
 // itemView builds an item's page around the edit form as typed (a zero form takes the item's values).
-func (h *Handler) itemView(c echo.Context, it *inventory.Item, form *invview.ItemForm) (invview.ItemView, error) {
+func (h *Handler) itemView(c echo.Context, page *inventory.ItemPage, form *invview.ItemForm) (invview.ItemView, error) {
 	ctx := c.Request().Context()
 	a := actorFrom(ctx)
+	it, levels, locs := &page.Item, page.Levels, page.Locations
 	path := "/inventory/items/" + it.ID.String()
-	levels, err := inventory.StockLevels(ctx, h.db, scope(c), inventory.StockLevelParams{ItemID: &it.ID})
-	if err != nil {
-		return invview.ItemView{}, err
-	}
 	after := c.QueryParam("after")
 	hist, err := inventory.MovementList(ctx, h.db, scope(c), inventory.MovementListParams{ItemID: &it.ID, After: after, Limit: 20})
-	if err != nil {
-		return invview.ItemView{}, err
-	}
-	locs, err := inventory.LocationList(ctx, h.db, scope(c), true)
 	if err != nil {
 		return invview.ItemView{}, err
 	}
@@ -365,15 +358,11 @@ func (h *Handler) itemView(c echo.Context, it *inventory.Item, form *invview.Ite
 		v.Levels = append(v.Levels, invview.LevelRow{Location: l.LocationCode + " — " + l.LocationName, Batch: l.Batch,
 			OnHand: l.OnHand.String(), Reserved: l.Reserved.String(), Available: l.Available.String()})
 	}
-	reservations, err := inventory.ReservationList(ctx, h.db, scope(c), it.ID)
-	if err != nil {
-		return invview.ItemView{}, err
-	}
 	codes := map[store.ID]string{}
 	for _, l := range locs {
 		codes[l.ID] = l.Code
 	}
-	for _, r := range reservations {
+	for _, r := range page.Reservations {
 		since, exact := whenIn(r.CreatedAt, a.Tenant.Location())
 		v.Reservations = append(v.Reservations, invview.ReservationRow{ID: r.ID.String(), Reference: r.Reference, Location: codes[r.LocationID],
 			Batch: r.Batch, Remaining: r.Remaining().String(), Since: since, SinceExact: exact,
@@ -451,18 +440,17 @@ func (h *Handler) inventoryItemShow(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	var it *inventory.Item
 	var v invview.ItemView
 	var frame layout.Shell
 	if err := h.readShared(c, func(ctx context.Context) error {
-		var err error
-		if it, err = inventory.ItemGet(ctx, h.db, scope(c), id); err != nil {
+		page, err := inventory.ItemPageGet(ctx, h.db, scope(c), id)
+		if err != nil {
 			return err
 		}
 		if !hxTargets(c, invview.HistoryID) {
-			frame = h.shell(c, it.SKU+" — Inventory") // its counts join the page's transaction
+			frame = h.shell(c, page.Item.SKU+" — Inventory") // its counts join the page's transaction
 		}
-		v, err = h.itemView(c, it, nil)
+		v, err = h.itemView(c, page, nil)
 		return err
 	}); err != nil {
 		return err
@@ -493,15 +481,16 @@ func (h *Handler) inventoryItemUpdate(c echo.Context) error {
 	var se *store.Error
 	hasFields := errors.As(err, &se) && len(se.Fields) > 0
 	if hasFields || code == store.Conflict || code == store.Invalid {
-		it, gerr := inventory.ItemGet(ctx, h.db, scope(c), id)
+		page, gerr := inventory.ItemPageGet(ctx, h.db, scope(c), id)
 		if gerr != nil {
 			return gerr
 		}
+		it := &page.Item
 		f.Errors = fieldErrors(err, itemFormFields...)
 		if !hasFields {
 			f.Conflict = store.ErrorMessage(err)
 		}
-		v, verr := h.itemView(c, it, &f)
+		v, verr := h.itemView(c, page, &f)
 		if verr != nil {
 			return verr
 		}
@@ -546,11 +535,12 @@ func (h *Handler) itemDeleteOrRestore(c echo.Context, del bool) error {
 		it, err = inventory.ItemRestore(ctx, h.db, scope(c), id, version)
 	}
 	if code := store.ErrorCode(err); code == store.Conflict || code == store.Invalid {
-		cur, gerr := inventory.ItemGet(ctx, h.db, scope(c), id)
+		page, gerr := inventory.ItemPageGet(ctx, h.db, scope(c), id)
 		if gerr != nil {
 			return gerr
 		}
-		v, verr := h.itemView(c, cur, nil)
+		cur := &page.Item
+		v, verr := h.itemView(c, page, nil)
 		if verr != nil {
 			return verr
 		}

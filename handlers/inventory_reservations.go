@@ -69,7 +69,11 @@ func (h *Handler) inventoryReserve(c echo.Context) error {
 			}
 			f.Errors = []ui.FieldError{{Field: field, Message: store.ErrorMessage(err)}}
 		}
-		v, verr := h.itemView(c, it, nil)
+		page, perr := inventory.ItemPageGet(ctx, h.db, scope(c), it.ID)
+		if perr != nil {
+			return perr
+		}
+		v, verr := h.itemView(c, page, nil)
 		if verr != nil {
 			return verr
 		}

@@ -1,0 +1,87 @@
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"ledgerline/store"
+	"ledgerline/store/identity"
+)
+
+// ItemPage is what an item's page shows besides its movement history: the item, its levels that hold or
+// reserve stock (by location code and batch), its open reservations (oldest first) and the tenant's
+// locations, deleted ones included, which name the locations of its levels, reservations and older lines.
+type ItemPage struct {
+	Item         Item
+	Levels       []StockLevel
+	Reservations []Reservation
+	Locations    []Location
+}
+
+// ItemPageGet returns the item's page data in one statement (it was four: the item, StockLevels,
+// ReservationList and LocationList, each a round trip of its own). The lists are the same as those
+// functions return for the item. An item of another tenant is NotFound. The actor needs InventoryRead.
+func ItemPageGet(ctx context.Context, db *store.DB, scope store.Scope, id store.ID) (*ItemPage, error) {
+	var page ItemPage
+	err := db.InTenant(ctx, scope, func(tx *store.Tx) error {
+		if err := permit(ctx, tx, identity.InventoryRead); err != nil {
+			return err
+		}
+		var row struct {
+			Item
+			Levels       []byte `db:"levels"`
+			Reservations []byte `db:"reservations"`
+			Locations    []byte `db:"locations"`
+		}
+		// Each list is a subquery read as JSON whose keys are the JSON names of its Go type; n keeps the
+		// order of the list (json_agg of a sorted subquery would only usually keep it).
+		err := tx.GetContext(ctx, &row, `SELECT `+itemColumns+`,
+			(SELECT coalesce(json_agg(x ORDER BY x.n), '[]') FROM (
+				SELECT s.item_id, s.location_id, l.code AS location_code, l.name AS location_name, s.batch, s.on_hand,
+				       s.reserved, row_number() OVER (ORDER BY lower(l.code), s.batch) AS n
+				FROM stock_levels s JOIN inventory_locations l ON l.tenant_id = s.tenant_id AND l.id = s.location_id
+				WHERE s.tenant_id = $1 AND s.item_id = $2 AND (s.on_hand <> 0 OR s.reserved <> 0)
+				ORDER BY n LIMIT `+strconv.Itoa(StockLevelsMax)+`) x) AS levels,
+			(SELECT coalesce(json_agg(x ORDER BY x.n), '[]') FROM (
+				SELECT `+reservationColumns+`, row_number() OVER (ORDER BY r.created_at, r.id) AS n
+				FROM stock_reservations r WHERE r.tenant_id = $1 AND r.item_id = $2 AND r.status = 'open'
+				ORDER BY n LIMIT 1000) x) AS reservations,
+			(SELECT coalesce(json_agg(x ORDER BY x.n), '[]') FROM (
+				SELECT `+locationColumns+`, row_number() OVER (ORDER BY lower(coalesce(w.code, l.code)),
+				       coalesce(w.id, l.id), l.warehouse_id NULLS FIRST, lower(l.code), l.id) AS n
+				FROM inventory_locations l
+				LEFT JOIN inventory_locations w ON w.tenant_id = l.tenant_id AND w.id = l.warehouse_id
+				WHERE l.tenant_id = $1
+				ORDER BY n LIMIT `+strconv.Itoa(LocationListMax)+`) x) AS locations
+			FROM inventory_items i WHERE i.tenant_id = $1 AND i.id = $2`, tx.Scope.TenantID, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errItemNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("error loading the page of item %s: %w", id, err)
+		}
+		page.Item = row.Item
+		for _, l := range []struct {
+			raw  []byte
+			into any
+		}{{row.Levels, &page.Levels}, {row.Reservations, &page.Reservations}, {row.Locations, &page.Locations}} {
+			if err := json.Unmarshal(l.raw, l.into); err != nil {
+				return fmt.Errorf("error reading the lists of item %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range page.Levels {
+		lv := &page.Levels[i]
+		lv.SKU, lv.ItemName, lv.Unit = page.Item.SKU, page.Item.Name, page.Item.Unit
+		lv.Available = lv.OnHand - lv.Reserved
+	}
+	return &page, nil
+}
