@@ -98,3 +98,39 @@ func TestItemListSearchPagesMatchTheList(t *testing.T) {
 		`SELECT count(*) FROM inventory_item_search_page('%gal%', 'sku', false, NULL, NULL, NULL, NULL, false, false, 100)`))
 	require.Zero(t, n)
 }
+
+// A search text with characters other than letters and digits (a code's dashes, spaces, LIKE's own % and
+// _, a backslash) still matches exactly the SKUs and names that contain it, in any letter case: the
+// SKU's trigram lookup takes only the text's words (migration 00025) and the exact text is checked after.
+func TestItemListSearchCodesAndSpecialCharacters(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	skus := []string{"LG-00042", "LG-000421", "XLG-00042B", "LG00042", "LG-0004", "lg-00042-z", "PCT-50%", "PCT-500",
+		"UND_ER-1", "UNDXER-1", `BS\LASH-2`, "BSLASH-2", "ÖL-ÄRA-7", "öl-ära-8", "A--B", "A-B"}
+	names := []string{"Hinge, heavy duty", "Heavy  duty hinge", "heavy-duty hook", "Hinge lg-00042 spare", "Plain item"}
+	all := map[store.ID]inventory.Item{}
+	for i, sku := range skus {
+		it := tb.itemCreate(ctx, t, tb.sys, inventory.ItemFields{SKU: sku, Name: names[i%len(names)], Unit: "ea"})
+		all[it.ID] = *it
+	}
+	tb.itemCreate(ctx, t, tb.sysB, inventory.ItemFields{SKU: "LG-00042", Name: "Hinge, heavy duty (B)", Unit: "ea"})
+	for _, search := range []string{"LG-00042", "lg-0004", "G-000", "PCT-50%", "50%", "UND_ER", "_ER-", `BS\LASH`, `\`,
+		"öl-ära", "ÄRA-", "A--B", "--", "heavy duty", "y, h", "lg-00042 s"} {
+		want := map[store.ID]bool{}
+		for id, it := range all {
+			s := strings.ToLower(search)
+			if strings.Contains(strings.ToLower(it.SKU), s) || strings.Contains(strings.ToLower(it.Name), s) {
+				want[id] = true
+			}
+		}
+		for _, sort := range []inventory.ItemSort{inventory.SortSKU, inventory.SortName} {
+			res, err := inventory.ItemList(ctx, tb.db, tb.sys, inventory.ItemListParams{Search: search, Sort: sort, Limit: 100})
+			require.NoError(t, err)
+			got := map[store.ID]bool{}
+			for _, it := range res.Items {
+				got[it.ID] = true
+			}
+			require.Equal(t, want, got, "search %q sort %s", search, sort)
+		}
+	}
+}
