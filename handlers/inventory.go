@@ -327,16 +327,12 @@ func (h *Handler) inventoryItemCreate(c echo.Context) error {
 }
 
 // itemView builds an item's page around the edit form as typed (a zero form takes the item's values).
-func (h *Handler) itemView(c echo.Context, page *inventory.ItemPage, form *invview.ItemForm) (invview.ItemView, error) {
+func (h *Handler) itemView(c echo.Context, page *inventory.ItemPage, form *invview.ItemForm) invview.ItemView {
 	ctx := c.Request().Context()
 	a := actorFrom(ctx)
 	it, levels, locs := &page.Item, page.Levels, page.Locations
 	path := "/inventory/items/" + it.ID.String()
-	after := c.QueryParam("after")
-	hist, err := inventory.MovementList(ctx, h.db, scope(c), inventory.MovementListParams{ItemID: &it.ID, After: after, Limit: 20})
-	if err != nil {
-		return invview.ItemView{}, err
-	}
+	after, hist := c.QueryParam("after"), page.History
 	v := invview.ItemView{
 		ID: it.ID.String(), SKU: it.SKU, Name: it.Name, Description: it.Description, Category: it.Category,
 		Unit: string(it.Unit), Barcode: it.Barcode, Tracking: string(it.Tracking), Status: string(it.Status),
@@ -389,8 +385,17 @@ func (h *Handler) itemView(c echo.Context, page *inventory.ItemPage, form *invvi
 	}
 	itemFormFill(c, form, path, "Save changes")
 	v.Form = *form
-	return v, nil
+	return v
 }
+
+// itemPage reads an item's page, its history from the request's "after" cursor (the first page without one).
+func (h *Handler) itemPage(c echo.Context, id store.ID) (*inventory.ItemPage, error) {
+	return inventory.ItemPageGet(c.Request().Context(), h.db, scope(c), inventory.ItemPageParams{ID: id,
+		HistoryAfter: c.QueryParam("after"), HistoryLimit: itemHistoryPage})
+}
+
+// itemHistoryPage is how many lines of its history an item's page shows at a time.
+const itemHistoryPage = 20
 
 // kindBadges colours the kinds of movement: stock in green, out amber, moves blue, corrections grey.
 var kindBadges = map[inventory.MovementKind]string{
@@ -443,15 +448,15 @@ func (h *Handler) inventoryItemShow(c echo.Context) error {
 	var v invview.ItemView
 	var frame layout.Shell
 	if err := h.readShared(c, func(ctx context.Context) error {
-		page, err := inventory.ItemPageGet(ctx, h.db, scope(c), id)
+		page, err := h.itemPage(c, id)
 		if err != nil {
 			return err
 		}
 		if !hxTargets(c, invview.HistoryID) {
 			frame = h.shell(c, page.Item.SKU+" — Inventory") // its counts join the page's transaction
 		}
-		v, err = h.itemView(c, page, nil)
-		return err
+		v = h.itemView(c, page, nil)
+		return nil
 	}); err != nil {
 		return err
 	}
@@ -481,7 +486,7 @@ func (h *Handler) inventoryItemUpdate(c echo.Context) error {
 	var se *store.Error
 	hasFields := errors.As(err, &se) && len(se.Fields) > 0
 	if hasFields || code == store.Conflict || code == store.Invalid {
-		page, gerr := inventory.ItemPageGet(ctx, h.db, scope(c), id)
+		page, gerr := h.itemPage(c, id)
 		if gerr != nil {
 			return gerr
 		}
@@ -490,10 +495,7 @@ func (h *Handler) inventoryItemUpdate(c echo.Context) error {
 		if !hasFields {
 			f.Conflict = store.ErrorMessage(err)
 		}
-		v, verr := h.itemView(c, page, &f)
-		if verr != nil {
-			return verr
-		}
+		v := h.itemView(c, page, &f)
 		status := http.StatusUnprocessableEntity
 		if code == store.Conflict && !hasFields {
 			status = http.StatusConflict
@@ -535,15 +537,12 @@ func (h *Handler) itemDeleteOrRestore(c echo.Context, del bool) error {
 		it, err = inventory.ItemRestore(ctx, h.db, scope(c), id, version)
 	}
 	if code := store.ErrorCode(err); code == store.Conflict || code == store.Invalid {
-		page, gerr := inventory.ItemPageGet(ctx, h.db, scope(c), id)
+		page, gerr := h.itemPage(c, id)
 		if gerr != nil {
 			return gerr
 		}
 		cur := &page.Item
-		v, verr := h.itemView(c, page, nil)
-		if verr != nil {
-			return verr
-		}
+		v := h.itemView(c, page, nil)
 		v.Problems = []ui.FieldError{{Message: store.ErrorMessage(err)}}
 		return render(c, statusOf(err), invview.ItemDetail(h.shell(c, cur.SKU+" — Inventory"), v))
 	}

@@ -69,14 +69,11 @@ func (h *Handler) inventoryReserve(c echo.Context) error {
 			}
 			f.Errors = []ui.FieldError{{Field: field, Message: store.ErrorMessage(err)}}
 		}
-		page, perr := inventory.ItemPageGet(ctx, h.db, scope(c), it.ID)
+		page, perr := h.itemPage(c, it.ID)
 		if perr != nil {
 			return perr
 		}
-		v, verr := h.itemView(c, page, nil)
-		if verr != nil {
-			return verr
-		}
+		v := h.itemView(c, page, nil)
 		f.Action, f.CSRFToken, f.UnitHint = v.Reserve.Action, v.Reserve.CSRFToken, v.Reserve.UnitHint
 		for _, o := range v.Reserve.Locations {
 			o.Selected = o.Value == f.LocationID
