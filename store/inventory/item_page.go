@@ -1,12 +1,15 @@
 package inventory
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"ledgerline/store"
 	"ledgerline/store/identity"
@@ -58,7 +61,9 @@ func ItemPageGet(ctx context.Context, db *store.DB, scope store.Scope, p ItemPag
 			History      []byte `db:"history"`
 		}
 		// Each list is a subquery read as JSON whose keys are the JSON names of its Go type; n keeps the
-		// order of the list (json_agg of a sorted subquery would only usually keep it).
+		// order of the list (json_agg of a sorted subquery would only usually keep it). The locations are
+		// put in LocationList's order here (sortLocations): in SQL that took a self-join and a window,
+		// half the statement's time.
 		err = tx.GetContext(ctx, &row, `SELECT `+itemColumns+`,
 			(SELECT coalesce(json_agg(x ORDER BY x.n), '[]') FROM (
 				SELECT s.item_id, s.location_id, l.code AS location_code, l.name AS location_name, s.batch, s.on_hand,
@@ -70,13 +75,8 @@ func ItemPageGet(ctx context.Context, db *store.DB, scope store.Scope, p ItemPag
 				SELECT `+reservationColumns+`, row_number() OVER (ORDER BY r.created_at, r.id) AS n
 				FROM stock_reservations r WHERE r.tenant_id = $1 AND r.item_id = $2 AND r.status = 'open'
 				ORDER BY n LIMIT 1000) x) AS reservations,
-			(SELECT coalesce(json_agg(x ORDER BY x.n), '[]') FROM (
-				SELECT `+locationColumns+`, row_number() OVER (ORDER BY lower(coalesce(w.code, l.code)),
-				       coalesce(w.id, l.id), l.warehouse_id NULLS FIRST, lower(l.code), l.id) AS n
-				FROM inventory_locations l
-				LEFT JOIN inventory_locations w ON w.tenant_id = l.tenant_id AND w.id = l.warehouse_id
-				WHERE l.tenant_id = $1
-				ORDER BY n LIMIT `+strconv.Itoa(LocationListMax)+`) x) AS locations,
+			(SELECT coalesce(json_agg(x), '[]') FROM (
+				SELECT `+locationColumns+` FROM inventory_locations l WHERE l.tenant_id = $1 LIMIT `+strconv.Itoa(LocationListMax)+`) x) AS locations,
 			(SELECT coalesce(json_agg(h ORDER BY h.occurred_at DESC, h.id DESC), '[]') FROM (`+history+`) h) AS history
 			FROM inventory_items i WHERE i.tenant_id = $1 AND i.id = $2`, args...)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -101,10 +101,48 @@ func ItemPageGet(ctx context.Context, db *store.DB, scope store.Scope, p ItemPag
 		return nil, err
 	}
 	page.History.cut(p.HistoryLimit)
+	sortLocations(page.Locations)
 	for i := range page.Levels {
 		lv := &page.Levels[i]
 		lv.SKU, lv.ItemName, lv.Unit = page.Item.SKU, page.Item.Name, page.Item.Unit
 		lv.Available = lv.OnHand - lv.Reserved
 	}
 	return &page, nil
+}
+
+// sortLocations puts locations in LocationList's order: warehouses by code (in lower case), each followed
+// by its bins by code; ties by id, as PostgreSQL compares uuids (byte by byte).
+func sortLocations(locs []Location) {
+	warehouses := map[store.ID]string{}
+	for _, l := range locs {
+		if l.WarehouseID == nil {
+			warehouses[l.ID] = strings.ToLower(l.Code)
+		}
+	}
+	group := func(l Location) (string, store.ID) {
+		if l.WarehouseID != nil {
+			return warehouses[*l.WarehouseID], *l.WarehouseID
+		}
+		return strings.ToLower(l.Code), l.ID
+	}
+	slices.SortFunc(locs, func(a, b Location) int {
+		ak, aw := group(a)
+		bk, bw := group(b)
+		if c := strings.Compare(ak, bk); c != 0 {
+			return c
+		}
+		if c := bytes.Compare(aw[:], bw[:]); c != 0 {
+			return c
+		}
+		if (a.WarehouseID == nil) != (b.WarehouseID == nil) { // the warehouse before its bins
+			if a.WarehouseID == nil {
+				return -1
+			}
+			return 1
+		}
+		if c := strings.Compare(strings.ToLower(a.Code), strings.ToLower(b.Code)); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.ID[:], b.ID[:])
+	})
 }

@@ -39,7 +39,12 @@ func TestItemPageGetMatchesTheSeparateReads(t *testing.T) {
 	require.NoError(t, err)
 	_, err = inventory.ReservationRelease(ctx, tb.db, emp, open[1].ID)
 	require.NoError(t, err)
-	// A deleted location still names old lines; B's rows never show.
+	// Locations come in LocationList's order: each warehouse (by code, any case) followed by its bins,
+	// whatever their own codes. A deleted location still names old lines; B's rows never show.
+	second := tb.location(ctx, t, tb.sys, nil, "aa")
+	tb.location(ctx, t, tb.sys, &second.ID, "Z9")
+	tb.location(ctx, t, tb.sys, &second.ID, "b1")
+	tb.location(ctx, t, tb.sys, &tb.wh.ID, "A0")
 	gone := tb.location(ctx, t, tb.sys, nil, "OLD")
 	_, err = inventory.LocationDelete(ctx, tb.db, tb.sys, gone.ID, gone.Version)
 	require.NoError(t, err)
