@@ -52,7 +52,13 @@ BEGIN
 	IF length(pattern) >= 2 AND right(pattern, 1) = '%' THEN
 		prefix := left(pattern, 1) <> '%';
 		inner_text := substr(pattern, CASE WHEN prefix THEN 1 ELSE 2 END, length(pattern) - CASE WHEN prefix THEN 1 ELSE 2 END);
-		IF inner_text <> '' AND regexp_replace(inner_text, '\\.', '', 'g') !~ '[%_\\]' THEN
+		IF inner_text = '' THEN
+			NULL;
+		ELSIF strpos(inner_text, '\') = 0 THEN -- the common case, without the regular expressions
+			IF strpos(inner_text, '%') = 0 AND strpos(inner_text, '_') = 0 THEN
+				literal := inner_text;
+			END IF;
+		ELSIF regexp_replace(inner_text, '\\.', '', 'g') !~ '[%_\\]' THEN
 			literal := regexp_replace(inner_text, '\\(.)', '\1', 'g');
 		END IF;
 	END IF;
