@@ -327,7 +327,7 @@ func (h *Handler) inventoryItemCreate(c echo.Context) error {
 }
 
 // itemView builds an item's page around the edit form as typed (a zero form takes the item's values).
-func (h *Handler) itemView(c echo.Context, page *inventory.ItemPage, form *invview.ItemForm) invview.ItemView {
+func (h *Handler) itemView(c echo.Context, page *itemPageData, form *invview.ItemForm) invview.ItemView {
 	ctx := c.Request().Context()
 	a := actorFrom(ctx)
 	it, levels, locs := &page.Item, page.Levels, page.Locations
@@ -388,10 +388,26 @@ func (h *Handler) itemView(c echo.Context, page *inventory.ItemPage, form *invvi
 	return v
 }
 
-// itemPage reads an item's page, its history from the request's "after" cursor (the first page without one).
-func (h *Handler) itemPage(c echo.Context, id store.ID) (*inventory.ItemPage, error) {
-	return inventory.ItemPageGet(c.Request().Context(), h.db, scope(c), inventory.ItemPageParams{ID: id,
-		HistoryAfter: c.QueryParam("after"), HistoryLimit: itemHistoryPage})
+// itemPageData is an item's page and the page of its history from the request's "after" cursor (the
+// first page without one).
+type itemPageData struct {
+	*inventory.ItemPage
+	History *inventory.MovementListResult
+}
+
+// itemPage reads an item's page: its data in one statement, its history in another.
+func (h *Handler) itemPage(c echo.Context, id store.ID) (*itemPageData, error) {
+	ctx := c.Request().Context()
+	page, err := inventory.ItemPageGet(ctx, h.db, scope(c), id)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := inventory.MovementList(ctx, h.db, scope(c), inventory.MovementListParams{ItemID: &id,
+		After: c.QueryParam("after"), Limit: itemHistoryPage})
+	if err != nil {
+		return nil, err
+	}
+	return &itemPageData{ItemPage: page, History: hist}, nil
 }
 
 // itemHistoryPage is how many lines of its history an item's page shows at a time.

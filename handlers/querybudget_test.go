@@ -35,7 +35,7 @@ var queryBudgets = []struct {
 	{"home", "/", 35},
 	{"inventory list", "/inventory", 17},
 	{"inventory list, search, filter and sort", "/inventory?q=hex+bolt&category=fasteners&sort=name", 17},
-	{"item page", "/inventory/items/{item}", 15}, // the item, levels, reservations, locations and history in one statement
+	{"item page", "/inventory/items/{item}", 16}, // the item, levels, reservations and locations in one statement
 	{"ledger", "/inventory/ledger", 16},          // its lines carry their SKUs (one query fewer)
 	{"audit log", "/audit", 17},
 	{"people", "/admin/users", 16}, // the page carries its total (one query fewer)

@@ -59,7 +59,7 @@ func TestPageQueriesReuseAGenericPlan(t *testing.T) {
 			return err
 		}, "%FROM stock_levels s%WHERE s.tenant_id = $1 AND s.item_id = $2 AND (s.on_hand%", "LIMIT 1000"},
 		{"ItemPage", func(ctx context.Context) error {
-			_, err := inventory.ItemPageGet(ctx, tb.db, tb.sys, inventory.ItemPageParams{ID: tb.item.ID})
+			_, err := inventory.ItemPageGet(ctx, tb.db, tb.sys, tb.item.ID)
 			return err
 		}, "%AS locations%FROM inventory_items i WHERE i.tenant_id = $1 AND i.id = $2", "i.id = $2"},
 		{"ItemList", func(ctx context.Context) error {
