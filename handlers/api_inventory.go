@@ -111,7 +111,7 @@ func apiItemOf(it *inventory.Item) apiItem {
 
 type apiItemListInput struct {
 	APIPage
-	Search     string `query:"search" maxLength:"100" doc:"Part of the SKU or name."`
+	Search     string `query:"search" maxLength:"100" doc:"Part of the SKU or name, in any letter case; one or two characters match the start of either."`
 	Category   string `query:"category" maxLength:"100" doc:"Only items of this category (any case)."`
 	LocationID string `query:"location_id" format:"uuid" doc:"Only items with stock at this location (a warehouse includes its bins)."`
 	LowStock   bool   `query:"low_stock" doc:"Only items at or below their reorder point."`

@@ -327,23 +327,12 @@ func (h *Handler) inventoryItemCreate(c echo.Context) error {
 }
 
 // itemView builds an item's page around the edit form as typed (a zero form takes the item's values).
-func (h *Handler) itemView(c echo.Context, it *inventory.Item, form *invview.ItemForm) (invview.ItemView, error) {
+func (h *Handler) itemView(c echo.Context, page *itemPageData, form *invview.ItemForm) invview.ItemView {
 	ctx := c.Request().Context()
 	a := actorFrom(ctx)
+	it, levels, locs := &page.Item, page.Levels, page.Locations
 	path := "/inventory/items/" + it.ID.String()
-	levels, err := inventory.StockLevels(ctx, h.db, scope(c), inventory.StockLevelParams{ItemID: &it.ID})
-	if err != nil {
-		return invview.ItemView{}, err
-	}
-	after := c.QueryParam("after")
-	hist, err := inventory.MovementList(ctx, h.db, scope(c), inventory.MovementListParams{ItemID: &it.ID, After: after, Limit: 20})
-	if err != nil {
-		return invview.ItemView{}, err
-	}
-	locs, err := inventory.LocationList(ctx, h.db, scope(c), true)
-	if err != nil {
-		return invview.ItemView{}, err
-	}
+	after, hist := c.QueryParam("after"), page.History
 	v := invview.ItemView{
 		ID: it.ID.String(), SKU: it.SKU, Name: it.Name, Description: it.Description, Category: it.Category,
 		Unit: string(it.Unit), Barcode: it.Barcode, Tracking: string(it.Tracking), Status: string(it.Status),
@@ -365,15 +354,11 @@ func (h *Handler) itemView(c echo.Context, it *inventory.Item, form *invview.Ite
 		v.Levels = append(v.Levels, invview.LevelRow{Location: l.LocationCode + " — " + l.LocationName, Batch: l.Batch,
 			OnHand: l.OnHand.String(), Reserved: l.Reserved.String(), Available: l.Available.String()})
 	}
-	reservations, err := inventory.ReservationList(ctx, h.db, scope(c), it.ID)
-	if err != nil {
-		return invview.ItemView{}, err
-	}
 	codes := map[store.ID]string{}
 	for _, l := range locs {
 		codes[l.ID] = l.Code
 	}
-	for _, r := range reservations {
+	for _, r := range page.Reservations {
 		since, exact := whenIn(r.CreatedAt, a.Tenant.Location())
 		v.Reservations = append(v.Reservations, invview.ReservationRow{ID: r.ID.String(), Reference: r.Reference, Location: codes[r.LocationID],
 			Batch: r.Batch, Remaining: r.Remaining().String(), Since: since, SinceExact: exact,
@@ -400,8 +385,33 @@ func (h *Handler) itemView(c echo.Context, it *inventory.Item, form *invview.Ite
 	}
 	itemFormFill(c, form, path, "Save changes")
 	v.Form = *form
-	return v, nil
+	return v
 }
+
+// itemPageData is an item's page and the page of its history from the request's "after" cursor (the
+// first page without one).
+type itemPageData struct {
+	*inventory.ItemPage
+	History *inventory.MovementListResult
+}
+
+// itemPage reads an item's page: its data in one statement, its history in another.
+func (h *Handler) itemPage(c echo.Context, id store.ID) (*itemPageData, error) {
+	ctx := c.Request().Context()
+	page, err := inventory.ItemPageGet(ctx, h.db, scope(c), id)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := inventory.MovementList(ctx, h.db, scope(c), inventory.MovementListParams{ItemID: &id,
+		After: c.QueryParam("after"), Limit: itemHistoryPage})
+	if err != nil {
+		return nil, err
+	}
+	return &itemPageData{ItemPage: page, History: hist}, nil
+}
+
+// itemHistoryPage is how many lines of its history an item's page shows at a time.
+const itemHistoryPage = 20
 
 // kindBadges colours the kinds of movement: stock in green, out amber, moves blue, corrections grey.
 var kindBadges = map[inventory.MovementKind]string{
@@ -451,19 +461,18 @@ func (h *Handler) inventoryItemShow(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	var it *inventory.Item
 	var v invview.ItemView
 	var frame layout.Shell
 	if err := h.readShared(c, func(ctx context.Context) error {
-		var err error
-		if it, err = inventory.ItemGet(ctx, h.db, scope(c), id); err != nil {
+		page, err := h.itemPage(c, id)
+		if err != nil {
 			return err
 		}
 		if !hxTargets(c, invview.HistoryID) {
-			frame = h.shell(c, it.SKU+" — Inventory") // its counts join the page's transaction
+			frame = h.shell(c, page.Item.SKU+" — Inventory") // its counts join the page's transaction
 		}
-		v, err = h.itemView(c, it, nil)
-		return err
+		v = h.itemView(c, page, nil)
+		return nil
 	}); err != nil {
 		return err
 	}
@@ -493,18 +502,16 @@ func (h *Handler) inventoryItemUpdate(c echo.Context) error {
 	var se *store.Error
 	hasFields := errors.As(err, &se) && len(se.Fields) > 0
 	if hasFields || code == store.Conflict || code == store.Invalid {
-		it, gerr := inventory.ItemGet(ctx, h.db, scope(c), id)
+		page, gerr := h.itemPage(c, id)
 		if gerr != nil {
 			return gerr
 		}
+		it := &page.Item
 		f.Errors = fieldErrors(err, itemFormFields...)
 		if !hasFields {
 			f.Conflict = store.ErrorMessage(err)
 		}
-		v, verr := h.itemView(c, it, &f)
-		if verr != nil {
-			return verr
-		}
+		v := h.itemView(c, page, &f)
 		status := http.StatusUnprocessableEntity
 		if code == store.Conflict && !hasFields {
 			status = http.StatusConflict
@@ -546,14 +553,12 @@ func (h *Handler) itemDeleteOrRestore(c echo.Context, del bool) error {
 		it, err = inventory.ItemRestore(ctx, h.db, scope(c), id, version)
 	}
 	if code := store.ErrorCode(err); code == store.Conflict || code == store.Invalid {
-		cur, gerr := inventory.ItemGet(ctx, h.db, scope(c), id)
+		page, gerr := h.itemPage(c, id)
 		if gerr != nil {
 			return gerr
 		}
-		v, verr := h.itemView(c, cur, nil)
-		if verr != nil {
-			return verr
-		}
+		cur := &page.Item
+		v := h.itemView(c, page, nil)
 		v.Problems = []ui.FieldError{{Message: store.ErrorMessage(err)}}
 		return render(c, statusOf(err), invview.ItemDetail(h.shell(c, cur.SKU+" — Inventory"), v))
 	}

@@ -69,10 +69,11 @@ func (h *Handler) inventoryReserve(c echo.Context) error {
 			}
 			f.Errors = []ui.FieldError{{Field: field, Message: store.ErrorMessage(err)}}
 		}
-		v, verr := h.itemView(c, it, nil)
-		if verr != nil {
-			return verr
+		page, perr := h.itemPage(c, it.ID)
+		if perr != nil {
+			return perr
 		}
+		v := h.itemView(c, page, nil)
 		f.Action, f.CSRFToken, f.UnitHint = v.Reserve.Action, v.Reserve.CSRFToken, v.Reserve.UnitHint
 		for _, o := range v.Reserve.Locations {
 			o.Selected = o.Value == f.LocationID

@@ -398,7 +398,8 @@ var itemSortKeys = map[ItemSort]itemSortKey{
 // ItemSearchMaxLength bounds the search text; longer input is cut.
 const ItemSearchMaxLength = 100
 
-// ItemListParams filters, sorts and pages the item list. Search matches part of the SKU or name.
+// ItemListParams filters, sorts and pages the item list. Search matches part of the SKU or name, in any
+// letter case; a search shorter than ItemSearchContainsFrom characters matches the start of either.
 // Category matches exactly (any case). LocationID keeps items with stock at that location (a warehouse
 // includes its bins). LowStock keeps items at or below their reorder point. Deleted lists the trash
 // instead of the live items. Sort defaults to SKU; Desc reverses it. After is the previous page's cursor;
@@ -477,10 +478,10 @@ func itemPageTx(ctx context.Context, tx *store.Tx, p ItemListParams) (*ItemListR
 	search := itemSearchText(p)
 	var query string
 	var args []any
-	if len([]rune(search)) >= 3 {
+	if search != "" {
 		query, args = itemSearchPageQuery(p, key, search, cur)
 	} else {
-		query, args = itemListQuery(p, key, search, cur)
+		query, args = itemListQuery(p, key, cur)
 	}
 	args[0] = tx.Scope.TenantID
 
@@ -517,7 +518,7 @@ func itemPageTx(ctx context.Context, tx *store.Tx, p ItemListParams) (*ItemListR
 func itemCountEstimate(ctx context.Context, tx *store.Tx, p ItemListParams, search string) (int64, error) {
 	var pattern, category, location any
 	if search != "" {
-		pattern = "%" + likeEscaper.Replace(search) + "%"
+		pattern = itemSearchPattern(search)
 	}
 	if c := strings.TrimSpace(p.Category); c != "" {
 		category = strings.ToLower(c)
@@ -546,9 +547,9 @@ func itemCountQuery(p ItemListParams, tenantID store.ID) (string, []any) {
 	return q.String(), args
 }
 
-// itemListQuery is the list's query without a search of three or more characters: every filter a fixed
-// SQL fragment added only when used, so the planner sees the predicates of the partial indexes.
-func itemListQuery(p ItemListParams, key itemSortKey, search string, cur *itemCursor) (string, []any) {
+// itemListQuery is the list's query without a search: every filter a fixed SQL fragment added only when
+// used, so the planner sees the predicates of the partial indexes.
+func itemListQuery(p ItemListParams, key itemSortKey, cur *itemCursor) (string, []any) {
 	args := []any{nil}
 	arg := func(v any) string {
 		args = append(args, v)
@@ -556,7 +557,7 @@ func itemListQuery(p ItemListParams, key itemSortKey, search string, cur *itemCu
 	}
 	var q strings.Builder
 	q.WriteString(`SELECT ` + itemColumns + `, (` + key.expr + `)::text AS sort_key FROM inventory_items i WHERE i.tenant_id = $1`)
-	writeItemFilters(&q, p, search, arg)
+	writeItemFilters(&q, p, "", arg)
 	cmp, dir := ">", ""
 	if p.Desc {
 		cmp, dir = "<", " DESC"
@@ -572,7 +573,8 @@ func itemListQuery(p ItemListParams, key itemSortKey, search string, cur *itemCu
 
 // writeItemFilters adds p's filters to a query over inventory_items i, each a fixed SQL fragment added only
 // when used, so the planner sees the predicates of the partial indexes. A search of three or more characters
-// goes through inventory_item_search, the only way to the trigram indexes under row-level security.
+// goes through inventory_item_search, the only way to the trigram indexes under row-level security; one of
+// one or two characters is a start of the SKU or name (starts_with is leakproof, so it runs under the policy).
 func writeItemFilters(q *strings.Builder, p ItemListParams, search string, arg func(any) string) {
 	if p.Deleted {
 		q.WriteString(` AND i.deleted_at IS NOT NULL`)
@@ -580,11 +582,11 @@ func writeItemFilters(q *strings.Builder, p ItemListParams, search string, arg f
 		q.WriteString(` AND i.deleted_at IS NULL`)
 	}
 	if search != "" {
-		n := arg("%" + likeEscaper.Replace(search) + "%")
-		if len([]rune(search)) >= 3 {
-			q.WriteString(` AND i.id IN (SELECT s.id FROM inventory_item_search(` + n + `) s)`)
+		if itemSearchContains(search) {
+			q.WriteString(` AND i.id IN (SELECT s.id FROM inventory_item_search(` + arg(itemSearchPattern(search)) + `) s)`)
 		} else {
-			q.WriteString(` AND (i.sku ILIKE ` + n + ` OR i.name ILIKE ` + n + `)`)
+			n := arg(search)
+			q.WriteString(` AND (starts_with(i.sku_key, lower(` + n + `)) OR starts_with(i.name_key, lower(` + n + `)))`)
 		}
 	}
 	if c := strings.TrimSpace(p.Category); c != "" {
@@ -602,10 +604,27 @@ func writeItemFilters(q *strings.Builder, p ItemListParams, search string, arg f
 	}
 }
 
-// itemSearchPageQuery is the list's query with a search of three or more characters. ILIKE is not
-// leakproof, so under row-level security neither the trigram indexes nor good estimates are available to
-// it; inventory_item_search_page (migration 00016) finds the page's ids as the owner, for the transaction's
-// tenant only, and the rows are then read through row-level security in the function's order.
+// ItemSearchContainsFrom is the length from which a search matches any part of a SKU or name; a shorter
+// one matches their start. Trigram indexes need three characters, and two letters anywhere in a name
+// match most of a large list (or, when few items have them, make the list walk every row to find out).
+const ItemSearchContainsFrom = 3
+
+// itemSearchContains reports whether search (trimmed) matches any part of a SKU or name, rather than its start.
+func itemSearchContains(search string) bool { return len([]rune(search)) >= ItemSearchContainsFrom }
+
+// itemSearchPattern is search as the LIKE pattern inventory_item_search_page and the estimate take:
+// '%text%' for a search that matches any part, 'text%' for one that matches the start.
+func itemSearchPattern(search string) string {
+	if itemSearchContains(search) {
+		return "%" + likeEscaper.Replace(search) + "%"
+	}
+	return likeEscaper.Replace(search) + "%"
+}
+
+// itemSearchPageQuery is the list's query with a search. ILIKE is not leakproof, so under row-level
+// security neither the trigram indexes nor good estimates are available to it; inventory_item_search_page
+// (migrations 00016, 00025) finds the page's ids as the owner, for the transaction's tenant only, and the
+// rows are then read through row-level security in the function's order.
 func itemSearchPageQuery(p ItemListParams, key itemSortKey, search string, cur *itemCursor) (string, []any) {
 	var category, location, afterKey, afterID any
 	if c := strings.TrimSpace(p.Category); c != "" {
@@ -621,7 +640,7 @@ func itemSearchPageQuery(p ItemListParams, key itemSortKey, search string, cur *
 		FROM inventory_item_search_page($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WITH ORDINALITY AS s (item_id, n)
 		JOIN inventory_items i ON i.tenant_id = $1 AND i.id = s.item_id
 		ORDER BY s.n`,
-		[]any{nil, "%" + likeEscaper.Replace(search) + "%", string(p.Sort), p.Desc, afterKey, afterID, category, location,
+		[]any{nil, itemSearchPattern(search), string(p.Sort), p.Desc, afterKey, afterID, category, location,
 			p.LowStock, p.Deleted, p.Limit + 1}
 }
 

@@ -248,7 +248,7 @@ func List(s layout.Shell, v ListView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<div class=\"field\"><label class=\"field__label\" for=\"inventory-q\">Search</label> <span class=\"field__hint\" id=\"inventory-q-hint\">Part of a SKU or name</span> <input class=\"field__input\" type=\"search\" id=\"inventory-q\" name=\"q\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<div class=\"field\"><label class=\"field__label\" for=\"inventory-q\">Search</label> <span class=\"field__hint\" id=\"inventory-q-hint\">Part of a SKU or name (one or two characters: its start)</span> <input class=\"field__input\" type=\"search\" id=\"inventory-q\" name=\"q\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
