@@ -92,6 +92,14 @@ func customerLabel(cu *billing.CustomerChoice) string { return cu.Name + " (" + 
 // billingCustomerChoices is the invoice list's customer picker's suggestions for what was typed (q): the
 // first billing.CustomerMatchesMax live customers by name whose name or e-mail contains it.
 func (h *Handler) billingCustomerChoices(c echo.Context) error {
+	if c.Request().Header.Get("HX-Request") != "true" {
+		// Opened directly (not by the picker): the customer list with the same search is the page for that.
+		q := url.Values{}
+		if s := strings.TrimSpace(c.QueryParam("q")); s != "" {
+			q.Set("q", s)
+		}
+		return c.Redirect(http.StatusSeeOther, strings.TrimSuffix("/billing/customers?"+q.Encode(), "?"))
+	}
 	matches, err := billing.CustomerMatches(c.Request().Context(), h.db, scope(c), c.QueryParam("q"))
 	if err != nil {
 		return err

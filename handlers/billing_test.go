@@ -402,4 +402,8 @@ func TestBillingCustomerPicker(t *testing.T) {
 	require.Empty(t, values, "another tenant's customers are never suggested")
 	res = c.do(http.MethodGet, "/billing/customer-choices?q=nothing-like-it", nil, http.Header{"HX-Request": {"true"}})
 	require.Contains(t, res.body, "No customer matches")
+	// Opened directly, not by the picker: the customer list with the same search.
+	res = c.get("/billing/customer-choices?q=Acme+1")
+	require.Equal(t, http.StatusSeeOther, res.status)
+	require.Equal(t, "/billing/customers?q=Acme+1", res.header.Get("Location"))
 }

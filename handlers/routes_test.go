@@ -185,8 +185,8 @@ var routeMatrix = []matrixRow{
 var billingMatrix = []matrixRow{
 	// method  route                                      admin manager finance employee auditor signed-out
 	{"GET", "/billing", 200, 200, 200, 403, 200, 303},
-	{"GET", "/billing/totals", 303, 303, 303, 403, 303, 303}, // the list fragment, opened directly: the list page
-	{"GET", "/billing/customer-choices", 200, 200, 200, 403, 200, 303},
+	{"GET", "/billing/totals", 303, 303, 303, 403, 303, 303},           // the list fragment, opened directly: the list page
+	{"GET", "/billing/customer-choices", 303, 303, 303, 403, 303, 303}, // opened directly: the customer list
 	{"GET", "/billing/invoices/new", 200, 403, 200, 403, 403, 303},
 	{"POST", "/billing/invoices", 422, 403, 422, 403, 403, 303},
 	{"GET", "/billing/invoices/:id", 404, 404, 404, 403, 404, 303},
