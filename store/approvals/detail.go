@@ -243,7 +243,7 @@ func inboxPageTx(ctx context.Context, tx *store.Tx, principals []store.ID, p Inb
 		keyset = ` AND (a.waiting_since, a.request_id) > ($5, $6)`
 	}
 	var res InboxResult
-	if err := scanRows(ctx, tx, &res.Items, (*InboxItem).scanFields, inboxPageQuery(keyset), args...); err != nil {
+	if err := store.ScanRows(ctx, tx, &res.Items, (*InboxItem).scanFields, inboxPageQuery(keyset), args...); err != nil {
 		return nil, fmt.Errorf("error loading inbox: %w", err)
 	}
 	if len(res.Items) > p.Limit {

@@ -76,23 +76,6 @@ func (r *Request) scanFields() []any {
 		&r.SubmittedAt, &r.DecidedAt, &r.ReimbursedAt, &r.CreatedAt, &r.UpdatedAt, &r.Version}
 }
 
-// scanRows appends every row of query to out, each scanned into the fields that fields returns for it.
-func scanRows[T any](ctx context.Context, tx *store.Tx, out *[]T, fields func(*T) []any, query string, args ...any) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var v T
-		if err := rows.Scan(fields(&v)...); err != nil {
-			return err
-		}
-		*out = append(*out, v)
-	}
-	return rows.Err()
-}
-
 // RequestFields are what the requester fills in. Lines are for purchase requests (the amount is their
 // total); Amount, Category and ExpenseDate for expense claims; Amount (optional) for general requests.
 type RequestFields struct {
@@ -715,7 +698,7 @@ func requestPageTx(ctx context.Context, tx *store.Tx, p RequestListParams) (*Req
 	args = append(args, p.Limit+1)
 	q += ` LIMIT $` + strconv.Itoa(len(args))
 	var res RequestListResult
-	if err := scanRows(ctx, tx, &res.Requests, (*Request).scanFields, q, args...); err != nil {
+	if err := store.ScanRows(ctx, tx, &res.Requests, (*Request).scanFields, q, args...); err != nil {
 		return nil, fmt.Errorf("error listing requests: %w", err)
 	}
 	if len(res.Requests) > p.Limit {

@@ -139,25 +139,14 @@ const invoiceColumns = `i.id, i.customer_id, c.name AS customer_name, i.status, 
 // fields again for every row) was 5 % of the app's CPU there. TestInvoiceColumnsScan checks the order.
 // extra are destinations for columns after invoiceColumns (the same for every row).
 func selectInvoices(ctx context.Context, tx *store.Tx, capacity int, q string, args []any, extra ...any) ([]Invoice, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	out := make([]Invoice, 0, capacity)
-	var i Invoice
-	dest := append([]any{&i.ID, &i.CustomerID, &i.CustomerName, &i.Status, &i.Number, &i.Currency, &i.PricesIncludeTax,
-		&i.IssueDate, &i.DueDate, &i.TermsDays, &i.Notes, &i.Subtotal, &i.TaxTotal, &i.Total, &i.Paid, &i.Credited, &i.Balance,
-		&i.Overdue, &i.VoidReason, &i.IssuedAt, &i.VoidedAt, &i.PaidAt, &i.PDFFileID, &i.PDFError, &i.CreatedAt, &i.UpdatedAt,
-		&i.Version}, extra...)
-	for rows.Next() {
-		i = Invoice{} // the pointer fields get new values, never the previous row's
-		if err := rows.Scan(dest...); err != nil {
-			return nil, err
-		}
-		out = append(out, i)
-	}
-	return out, rows.Err()
+	err := store.ScanRows(ctx, tx, &out, func(i *Invoice) []any {
+		return append([]any{&i.ID, &i.CustomerID, &i.CustomerName, &i.Status, &i.Number, &i.Currency, &i.PricesIncludeTax,
+			&i.IssueDate, &i.DueDate, &i.TermsDays, &i.Notes, &i.Subtotal, &i.TaxTotal, &i.Total, &i.Paid, &i.Credited,
+			&i.Balance, &i.Overdue, &i.VoidReason, &i.IssuedAt, &i.VoidedAt, &i.PaidAt, &i.PDFFileID, &i.PDFError,
+			&i.CreatedAt, &i.UpdatedAt, &i.Version}, extra...)
+	}, q, args...)
+	return out, err
 }
 
 const invoiceFrom = ` FROM billing_invoices i JOIN billing_customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id`
