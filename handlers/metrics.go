@@ -60,7 +60,7 @@ var (
 	poolMax   = prometheus.NewDesc("ledgerline_db_pool_max_connections", "Database pool size limit.", nil, nil)
 	poolWaits = prometheus.NewDesc("ledgerline_db_pool_acquire_waits_total", "Acquires that had to wait for a connection.", nil, nil)
 	poolWait  = prometheus.NewDesc("ledgerline_db_pool_acquire_wait_seconds_total", "Time spent waiting for connections.", nil, nil)
-	jobsState = prometheus.NewDesc("ledgerline_jobs", "River jobs by queue and state.", []string{"queue", "state"}, nil)
+	jobsState = prometheus.NewDesc("ledgerline_jobs", "River jobs by queue and state (every state but completed).", []string{"queue", "state"}, nil)
 	jobsUp    = prometheus.NewDesc("ledgerline_jobs_scrape_ok", "1 when the job counts could be read.", nil, nil)
 	// Only with a read replica (READ_DATABASE_URL): how far its replayed data is behind, and whether it answers.
 	replicaLag = prometheus.NewDesc("ledgerline_db_replica_lag_seconds", "Replay delay of the read replica (0 when it has replayed all it received).", nil, nil)
@@ -104,6 +104,9 @@ func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // jobsCollector counts River jobs by queue and state at scrape time (River's tables hold no tenant data).
+// Completed jobs are left out: River keeps them for a week, so counting them read the whole table on every
+// scrape (60–90 ms at 140,000 jobs, growing with the traffic), and no alert needs them. The other states are
+// read from River's fetching index, whose leading column is the state.
 type jobsCollector struct{ db *store.DB }
 
 func (j *jobsCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -119,7 +122,8 @@ func (j *jobsCollector) Collect(ch chan<- prometheus.Metric) {
 		State string `db:"state"`
 		N     int64  `db:"n"`
 	}
-	err := j.db.X.SelectContext(ctx, &rows, `SELECT queue, state::text AS state, count(*) AS n FROM river_job GROUP BY 1, 2`)
+	err := j.db.X.SelectContext(ctx, &rows, `SELECT queue, state::text AS state, count(*) AS n FROM river_job
+		WHERE state IN ('available', 'cancelled', 'discarded', 'pending', 'retryable', 'running', 'scheduled') GROUP BY 1, 2`)
 	if err != nil {
 		ch <- prometheus.MustNewConstMetric(jobsUp, prometheus.GaugeValue, 0)
 		return
