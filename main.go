@@ -73,7 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		db, err := openDB(ctx, cfg, nil)
+		// Seeding is bulk work, like a job's.
+		db, err := openDB(ctx, cfg, cfg.DBJobMaxConns)
 		if err != nil {
 			return err
 		}
@@ -88,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return seed(ctx, db, stdout)
 	case "audit-verify":
-		db, err := openDB(ctx, cfg, nil)
+		db, err := openDB(ctx, cfg, cfg.DBMaxConns)
 		if err != nil {
 			return err
 		}
@@ -107,12 +108,13 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-func openDB(ctx context.Context, cfg Config, _ *slog.Logger) (*store.DB, error) {
+// openDB opens a pool of at most maxConns connections to the primary (and to the replica, if there is one).
+func openDB(ctx context.Context, cfg Config, maxConns int32) (*store.DB, error) {
 	sealer, err := store.NewSealer(cfg.DataKey)
 	if err != nil {
 		return nil, fmt.Errorf("DATA_KEY: %w", err)
 	}
-	return store.Open(ctx, cfg.DatabaseURL, store.OpenOpts{MaxConns: cfg.DBMaxConns, Secrets: sealer, CountStatements: true,
+	return store.Open(ctx, cfg.DatabaseURL, store.OpenOpts{MaxConns: maxConns, Secrets: sealer, CountStatements: true,
 		ReadURL: cfg.ReadDatabaseURL})
 }
 
@@ -156,15 +158,17 @@ func openRedis(ctx context.Context, redisURL string) (*redis.Pool, error) {
 }
 
 func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) error {
-	db, err := openDB(ctx, cfg, logger)
+	// Two pools: the web's is small (see DB_MAX_CONNS in config.go), the jobs' one is sized by the workers,
+	// so a long import or export never waits for, nor takes, a connection that pages need.
+	jobsDB, err := openDB(ctx, cfg, cfg.DBJobMaxConns)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer jobsDB.Close()
 
 	webhookGuard := &webhooks.Guard{AllowHosts: cfg.WebhookAllowHosts, RequireHTTPS: cfg.WebhookHTTPS}
 	client, err := jobs.NewClient(jobs.Deps{
-		DB:       db,
+		DB:       jobsDB,
 		Mailer:   &jobs.Mailer{URL: cfg.SMTPURL, From: cfg.MailFrom},
 		Logger:   logger,
 		Webhooks: webhookGuard,
@@ -173,7 +177,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 	if err != nil {
 		return err
 	}
-	db.UseJobs(client)
+	jobsDB.UseJobs(client)
 
 	var (
 		srv      *http.Server
@@ -187,8 +191,15 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, withHTTP bool) 
 			return err
 		}
 		defer redisPool.Close()
+		db, err := openDB(ctx, cfg, cfg.DBMaxConns)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		db.UseJobs(client)
 		h, err := handlers.New(handlers.Deps{
 			DB:                db,
+			JobsDB:            jobsDB,
 			Redis:             redisPool,
 			RedisPrefix:       cfg.RedisPrefix,
 			PlatformOperators: cfg.PlatformOperators,

@@ -143,6 +143,19 @@ eval instant at 20m `+expr("LedgerlineJobsFailing")+`
 
 eval instant at 20m `+expr("LedgerlineReplicaLag")+`
 `, engine)
+	promqltest.RunTest(t, `
+load 1m
+	ledgerline_db_pool_connections{pool="web",state="acquired",instance="a"} 5x20
+	ledgerline_db_pool_connections{pool="web",state="idle",instance="a"} 0x20
+	ledgerline_db_pool_max_connections{pool="web",instance="a"} 5x20
+	ledgerline_db_pool_connections{pool="jobs",state="acquired",instance="a"} 3x20
+	ledgerline_db_pool_max_connections{pool="jobs",instance="a"} 20x20
+	ledgerline_db_pool_connections{pool="web",state="acquired",instance="b"} 2x20
+	ledgerline_db_pool_max_connections{pool="web",instance="b"} 5x20
+
+eval instant at 20m `+expr("LedgerlineDatabasePoolSaturated")+`
+	{instance="a",pool="web"} 1
+`, engine)
 }
 
 // nginxTest runs `nginx -t` on a configuration in a scratch directory.

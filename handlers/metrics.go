@@ -17,7 +17,8 @@ type metrics struct {
 	statements *prometheus.CounterVec
 }
 
-func newMetrics(reg *prometheus.Registry, db *store.DB) (*metrics, error) {
+// newMetrics registers the app's metrics; jobsDB, if not nil, is the jobs' pool, reported beside db's.
+func newMetrics(reg *prometheus.Registry, db, jobsDB *store.DB) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ledgerline_http_requests_total", Help: "HTTP requests by route, method and status.",
@@ -36,7 +37,7 @@ func newMetrics(reg *prometheus.Registry, db *store.DB) (*metrics, error) {
 		m.requests, m.latency, m.statements,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&poolCollector{db: db},
+		&poolCollector{db: db, jobs: jobsDB},
 		&jobsCollector{db: db},
 	} {
 		if err := reg.Register(c); err != nil {
@@ -52,14 +53,15 @@ func (m *metrics) observe(method, route string, status int, d time.Duration, sta
 	m.statements.WithLabelValues(route, method).Add(float64(statements))
 }
 
-// poolCollector reports the pgx pool's state at scrape time.
-type poolCollector struct{ db *store.DB }
+// poolCollector reports the state of the pgx pools at scrape time: the web's (pool="web") and, when
+// jobs have their own, the jobs' (pool="jobs").
+type poolCollector struct{ db, jobs *store.DB }
 
 var (
-	poolConns = prometheus.NewDesc("ledgerline_db_pool_connections", "Database pool connections by state.", []string{"state"}, nil)
-	poolMax   = prometheus.NewDesc("ledgerline_db_pool_max_connections", "Database pool size limit.", nil, nil)
-	poolWaits = prometheus.NewDesc("ledgerline_db_pool_acquire_waits_total", "Acquires that had to wait for a connection.", nil, nil)
-	poolWait  = prometheus.NewDesc("ledgerline_db_pool_acquire_wait_seconds_total", "Time spent waiting for connections.", nil, nil)
+	poolConns = prometheus.NewDesc("ledgerline_db_pool_connections", "Database pool connections by pool and state.", []string{"pool", "state"}, nil)
+	poolMax   = prometheus.NewDesc("ledgerline_db_pool_max_connections", "Database pool size limit.", []string{"pool"}, nil)
+	poolWaits = prometheus.NewDesc("ledgerline_db_pool_acquire_waits_total", "Acquires that had to wait for a connection.", []string{"pool"}, nil)
+	poolWait  = prometheus.NewDesc("ledgerline_db_pool_acquire_wait_seconds_total", "Time spent waiting for connections.", []string{"pool"}, nil)
 	jobsState = prometheus.NewDesc("ledgerline_jobs", "River jobs by queue and state (every state but completed).", []string{"queue", "state"}, nil)
 	jobsUp    = prometheus.NewDesc("ledgerline_jobs_scrape_ok", "1 when the job counts could be read.", nil, nil)
 	// Only with a read replica (READ_DATABASE_URL): how far its replayed data is behind, and whether it answers.
@@ -76,14 +78,21 @@ func (p *poolCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- replicaUp
 }
 
+func collectPool(ch chan<- prometheus.Metric, db *store.DB, name string) {
+	s := db.Pool.Stat()
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.AcquiredConns()), name, "acquired")
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.IdleConns()), name, "idle")
+	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.ConstructingConns()), name, "constructing")
+	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxConns()), name)
+	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()), name)
+	ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, s.EmptyAcquireWaitTime().Seconds(), name)
+}
+
 func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
-	s := p.db.Pool.Stat()
-	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.AcquiredConns()), "acquired")
-	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.IdleConns()), "idle")
-	ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(s.ConstructingConns()), "constructing")
-	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxConns()))
-	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
-	ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, s.EmptyAcquireWaitTime().Seconds())
+	collectPool(ch, p.db, "web")
+	if p.jobs != nil && p.jobs != p.db {
+		collectPool(ch, p.jobs, "jobs")
+	}
 	if p.db.ReadPool == nil {
 		return
 	}

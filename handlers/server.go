@@ -25,7 +25,9 @@ import (
 
 // Deps are the handlers' dependencies, passed explicitly.
 type Deps struct {
-	DB              *store.DB
+	DB *store.DB
+	// JobsDB is River's pool when it is not DB (serve keeps them apart); only its metrics are read here.
+	JobsDB          *store.DB
 	Redis           *redis.Pool
 	Jobs            *river.Client[*sql.Tx]
 	Logger          *slog.Logger
@@ -100,7 +102,7 @@ func newServer(d Deps) (*Handler, *echo.Echo, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	m, err := newMetrics(reg, d.DB)
+	m, err := newMetrics(reg, d.DB, d.JobsDB)
 	if err != nil {
 		return nil, nil, err
 	}

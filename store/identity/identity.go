@@ -61,7 +61,7 @@ type Actor struct {
 	Tenant         Tenant
 	Memberships    []Membership // every tenant the user belongs to, by name
 	TwoFactor      bool         // the user has enrolled TOTP
-	Unread         int          // unread in-app notifications when the actor was loaded (up to 1000)
+	Unread         int          // unread in-app notifications when the actor was loaded (up to notify.UnreadCountMax)
 }
 
 // Can reports whether the actor's role grants p.

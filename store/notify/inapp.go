@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"ledgerline/store"
@@ -115,12 +116,18 @@ func List(ctx context.Context, db *store.DB, scope store.Scope, withRead bool, l
 	return out, err
 }
 
-// UnreadCountSQL is the SQL expression for the unread notifications (up to 1000, enough for a badge) of
-// the user in column or parameter user of tenant tenant, for queries that read it alongside other things
+// UnreadCountMax is where the count of unread notifications stops: the badge shows "99+" from there on.
+// Every request counts them (identity.ActorLoad), so the count reads at most this many index entries
+// (counting up to 1,000 took 0.45 ms of the 0.55 ms the actor's statement costs a user with that many).
+const UnreadCountMax = 100
+
+// UnreadCountSQL is the SQL expression for the unread notifications (up to UnreadCountMax) of the user in
+// column or parameter user of tenant tenant, for queries that read it alongside other things
 // (identity.ActorLoad reads it with the actor, in the round trip every request makes anyway).
 func UnreadCountSQL(tenant, user string) string {
 	return `(SELECT count(*) FROM (SELECT 1 FROM notifications n
-		WHERE n.tenant_id = ` + tenant + ` AND n.user_id = ` + user + ` AND n.read_at IS NULL LIMIT 1000) unread)`
+		WHERE n.tenant_id = ` + tenant + ` AND n.user_id = ` + user + ` AND n.read_at IS NULL LIMIT ` +
+		strconv.Itoa(UnreadCountMax) + `) unread)`
 }
 
 // MarkAllRead marks every notification of the scope's actor read.

@@ -117,6 +117,15 @@ func navCount(n int) string {
 	return strconv.Itoa(n)
 }
 
+// unreadBadge is the count of unread notifications on the top bar; the count stops at 100
+// (notify.UnreadCountMax).
+func unreadBadge(n int) string {
+	if n > 99 {
+		return "99+"
+	}
+	return strconv.Itoa(n)
+}
+
 // tenantOptionLabel shows the role next to the name, because the same person may hold different roles in
 // different organizations.
 func tenantOptionLabel(t TenantChoice) string {
