@@ -99,6 +99,20 @@ func (l jobLatency) kinds() string {
 // drainJobs waits until River has no job that is due and not yet started (the backlog that earlier steps,
 // such as thousands of decisions, left behind), so that a step's job latency is its own. It gives up after
 // limit and returns how long it waited and what was left.
+// vacuumAnalyze runs VACUUM (ANALYZE) on the database of ownerURL (every table the owner owns).
+func vacuumAnalyze(ctx context.Context, ownerURL string) (time.Duration, error) {
+	conn, err := pgx.Connect(ctx, ownerURL)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	start := time.Now()
+	if _, err := conn.Exec(ctx, `VACUUM (ANALYZE)`); err != nil {
+		return 0, fmt.Errorf("error vacuuming the bench database: %w", err)
+	}
+	return time.Since(start), nil
+}
+
 func drainJobs(ctx context.Context, ownerURL string, limit time.Duration) (time.Duration, int, error) {
 	conn, err := pgx.Connect(ctx, ownerURL)
 	if err != nil {
