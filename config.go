@@ -27,6 +27,7 @@ type Config struct {
 	DataKey            []byte        // DATA_KEY: 32 bytes, hex or base64
 	TrustedProxies     []*net.IPNet  // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
 	DBMaxConns         int32         // DB_MAX_CONNS: connections for web requests (and the one-shot commands)
+	DBReadConcurrency  int           // DB_READ_CONCURRENCY: GET requests with a transaction open at once
 	DBJobMaxConns      int32         // DB_JOB_MAX_CONNS: connections for River and the jobs it works
 	SessionIdle        time.Duration // SESSION_IDLE_TIMEOUT
 	SessionLifetime    time.Duration // SESSION_LIFETIME
@@ -144,11 +145,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		return n
 	}
-	// Few connections for the web: a request holds one only while its statements run, and PostgreSQL does
-	// the most work with about two busy backends per core. With 20, sixteen clients on the 2-core bench
-	// machine kept sixteen backends runnable at once, and the item page's p99 was 47–53 ms; with 5 it
-	// was 26–28 ms at the same throughput, PostgreSQL spending a fifth less CPU per request (bench/README.md).
-	cfg.DBMaxConns = int32(intVar("DB_MAX_CONNS", "5", 2, 1000)) // #nosec G115 -- bounded to 2..1000 by intVar
+	cfg.DBMaxConns = int32(intVar("DB_MAX_CONNS", "20", 2, 1000)) // #nosec G115 -- bounded to 2..1000 by intVar
+	// About two per core of the database server: see the read gate in store/gate.go.
+	cfg.DBReadConcurrency = intVar("DB_READ_CONCURRENCY", "5", 1, 1000)
 	cfg.Workers = intVar("RIVER_WORKERS", "10", 0, 1000)
 	// Jobs get their own pool, so that long jobs (an import, an export) never take the web's connections:
 	// one per worker of every queue (jobs.NewClient: default, email, webhooks) and three for River itself

@@ -108,14 +108,15 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-// openDB opens a pool of at most maxConns connections to the primary (and to the replica, if there is one).
+// openDB opens a pool of at most maxConns connections to the primary (and to the replica, if there is one),
+// with the read gate (store/gate.go) of DB_READ_CONCURRENCY.
 func openDB(ctx context.Context, cfg Config, maxConns int32) (*store.DB, error) {
 	sealer, err := store.NewSealer(cfg.DataKey)
 	if err != nil {
 		return nil, fmt.Errorf("DATA_KEY: %w", err)
 	}
 	return store.Open(ctx, cfg.DatabaseURL, store.OpenOpts{MaxConns: maxConns, Secrets: sealer, CountStatements: true,
-		ReadURL: cfg.ReadDatabaseURL})
+		ReadURL: cfg.ReadDatabaseURL, ReadConcurrency: cfg.DBReadConcurrency})
 }
 
 // openRedis returns a bounded redigo pool after checking that the server answers.

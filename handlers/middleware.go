@@ -54,7 +54,8 @@ func randomToken(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// requestID takes a well-formed X-Request-ID from a trusted proxy or makes one, and echoes it back.
+// requestID takes a well-formed X-Request-ID from a trusted proxy or makes one, and echoes it back. It also
+// marks GET and HEAD requests for the store's read gate.
 func (h *Handler) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Request().Header.Get(echo.HeaderXRequestID)
@@ -65,6 +66,10 @@ func (h *Handler) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
 		setContext(c, keyRequestID, id)
+		if m := c.Request().Method; m == http.MethodGet || m == http.MethodHead {
+			// Reads wait their turn for the database (store's read gate); writes do not.
+			c.SetRequest(c.Request().WithContext(store.ForReads(c.Request().Context())))
+		}
 		return next(c)
 	}
 }

@@ -33,6 +33,8 @@ type DB struct {
 	readX    *sqlx.DB
 
 	jobs JobInserter
+	// reads holds a slot per request marked ForReads that has a transaction open (see gate.go); nil: no limit.
+	reads chan struct{}
 }
 
 // OpenOpts configures Open.
@@ -44,6 +46,9 @@ type OpenOpts struct {
 	// ReadURL, when set, names a read replica (READ_DATABASE_URL) for InTenantRead. It is connected lazily:
 	// an unreachable replica never stops the start, its reads go to the primary instead.
 	ReadURL string
+	// ReadConcurrency, when positive, is how many requests marked ForReads may have a transaction open at
+	// once (the read gate, gate.go).
+	ReadConcurrency int
 }
 
 // Open connects to url and checks that the server answers. Errors name the URL with its password hidden.
@@ -75,6 +80,9 @@ func Open(ctx context.Context, dbURL string, opts OpenOpts) (*DB, error) {
 		Pool:    pool,
 		X:       sqlx.NewDb(stdlib.OpenDBFromPool(pool), "pgx"),
 		Secrets: opts.Secrets,
+	}
+	if opts.ReadConcurrency > 0 {
+		db.reads = make(chan struct{}, opts.ReadConcurrency)
 	}
 	if opts.ReadURL != "" {
 		rcfg, err := pgxpool.ParseConfig(opts.ReadURL)
@@ -310,6 +318,11 @@ func (db *DB) runTx(ctx context.Context, scope Scope, fn func(tx *Tx) error) (er
 }
 
 func (db *DB) runTxOn(ctx context.Context, x *sqlx.DB, opts *sql.TxOptions, scope Scope, fn func(tx *Tx) error) (err error) {
+	release, err := db.Gate(ctx)
+	if err != nil {
+		return &beginError{err}
+	}
+	defer release()
 	sqlTx, err := x.BeginTxx(ctx, opts)
 	if err != nil {
 		return &beginError{err}

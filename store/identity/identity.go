@@ -103,6 +103,11 @@ func ActorLoad(ctx context.Context, db *store.DB, userID, tenantID store.ID) (*A
 	// The user's other tenants are visible only outside any tenant (see policy memberships_self).
 	b.Queue(`SELECT set_config('app.tenant_id', '', true)`)
 	b.Queue(membershipsQuery, userID)
+	release, err := db.Gate(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("error loading actor %s: %w", userID, err)
+	}
+	defer release()
 	br := db.Pool.SendBatch(ctx, &b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
@@ -110,7 +115,7 @@ func ActorLoad(ctx context.Context, db *store.DB, userID, tenantID store.ID) (*A
 	}
 	a := &Actor{UserID: userID}
 	var role string
-	err := br.QueryRow().Scan(&a.Email, &a.Name, &a.TwoFactor, &role, &a.DepartmentID, &a.DepartmentName,
+	err = br.QueryRow().Scan(&a.Email, &a.Name, &a.TwoFactor, &role, &a.DepartmentID, &a.DepartmentName,
 		&a.Tenant.ID, &a.Tenant.Name, &a.Tenant.Slug, &a.Tenant.TimeZone, &a.Tenant.Currency, &a.Tenant.Version,
 		&a.Tenant.RequireAdmin2FA, &a.Unread)
 	if errors.Is(err, pgx.ErrNoRows) {
