@@ -102,3 +102,53 @@ func TestItemPageGetMatchesTheSeparateReads(t *testing.T) {
 	_, err = inventory.ItemPageGet(ctx, tb.db, store.Scope{TenantID: tb.a, ActorID: store.NewID()}, batched.ID)
 	requireCode(t, err, store.Forbidden, "")
 }
+
+// The page's locations are kept per tenant in the process: every change of the tenant's locations shows on
+// the next page, a page's copy can be changed without touching the kept list, and another tenant never sees
+// them.
+func TestItemPageLocationsFollowEveryChange(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	emp := tb.as[identity.RoleEmployee]
+	names := func() map[string]string {
+		t.Helper()
+		page, err := inventory.ItemPageGet(ctx, tb.db, emp, tb.item.ID)
+		require.NoError(t, err)
+		got := map[string]string{}
+		for _, l := range page.Locations {
+			got[l.Code] = l.Name
+			if l.DeletedAt != nil {
+				got[l.Code] += " (deleted)"
+			}
+		}
+		// Changing the page's copy changes nothing for the next page.
+		for i := range page.Locations {
+			page.Locations[i].Name = "scribbled"
+		}
+		return got
+	}
+	before := names()
+	require.Equal(t, before, names(), "the same list twice")
+
+	added := tb.location(ctx, t, tb.sys, &tb.wh.ID, "NEW")
+	require.Equal(t, "Location NEW", names()["NEW"], "a new location")
+
+	renamed, err := inventory.LocationUpdate(ctx, tb.db, tb.sys, inventory.LocationUpdateParams{ID: added.ID, Version: added.Version,
+		Code: "NEW", Name: "Renamed"})
+	require.NoError(t, err)
+	require.Equal(t, "Renamed", names()["NEW"], "a rename")
+
+	deleted, err := inventory.LocationDelete(ctx, tb.db, tb.sys, renamed.ID, renamed.Version)
+	require.NoError(t, err)
+	require.Equal(t, "Renamed (deleted)", names()["NEW"], "a deletion")
+
+	_, err = inventory.LocationRestore(ctx, tb.db, tb.sys, deleted.ID, deleted.Version)
+	require.NoError(t, err)
+	require.Equal(t, "Renamed", names()["NEW"], "a restore")
+
+	// Tenant B's item page lists B's locations only.
+	page, err := inventory.ItemPageGet(ctx, tb.db, tb.sysB, tb.itemB.ID)
+	require.NoError(t, err)
+	require.Len(t, page.Locations, 1)
+	require.Equal(t, tb.whB.ID, page.Locations[0].ID)
+}
