@@ -54,8 +54,7 @@ func randomToken(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// requestID takes a well-formed X-Request-ID from a trusted proxy or makes one, and echoes it back. It also
-// marks GET and HEAD requests for the store's read gate.
+// requestID takes a well-formed X-Request-ID from a trusted proxy or makes one, and echoes it back.
 func (h *Handler) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Request().Header.Get(echo.HeaderXRequestID)
@@ -66,8 +65,15 @@ func (h *Handler) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
 		setContext(c, keyRequestID, id)
+		return next(c)
+	}
+}
+
+// markReads marks GET and HEAD requests for the store's read gate (store/gate.go): they wait their turn for
+// the database; writes do not.
+func (h *Handler) markReads(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
 		if m := c.Request().Method; m == http.MethodGet || m == http.MethodHead {
-			// Reads wait their turn for the database (store's read gate); writes do not.
 			c.SetRequest(c.Request().WithContext(store.ForReads(c.Request().Context())))
 		}
 		return next(c)

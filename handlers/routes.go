@@ -15,7 +15,7 @@ const accountTwoFactorPath = "/account/two-factor"
 // routes is the whole route table. Every signed-in route names the permission it needs (or none beyond
 // being signed in); TestRoutePermissionMatrix checks every route against every role.
 func (h *Handler) routes(e *echo.Echo) {
-	e.Use(h.requestID, h.observe, h.recoverPanics, h.securityHeaders)
+	e.Use(h.requestID, h.markReads, h.observe, h.recoverPanics, h.securityHeaders)
 
 	// Public, sessionless.
 	e.GET("/healthz", h.healthz)
