@@ -337,3 +337,50 @@ func jsonMap(t *testing.T, b []byte) map[string]string {
 	require.NoError(t, json.Unmarshal(b, &m))
 	return m
 }
+
+// TestSessionIdleTimeout: an active session is not rewritten on every request, Redis forgets a session
+// after the idle timeout, and a session idle for longer is signed out and leaves the user's session list.
+func TestSessionIdleTimeout(t *testing.T) {
+	t.Parallel()
+	const idle = 2 * time.Second
+	b := setupWith(t, setupOpts{SessionIdle: idle})
+	u := b.usersA[identity.RoleEmployee]
+	c := b.signedIn(t, u)
+	token := c.cookie(sessionCookie)
+
+	conn := b.redis.Get()
+	defer conn.Close()
+	ttl, err := redis.Int(conn.Do("PTTL", b.prefix+"session:"+token))
+	require.NoError(t, err)
+	require.Greater(t, ttl, 0, "the session is not in Redis")
+	require.LessOrEqual(t, ttl, int(idle.Milliseconds()), "Redis keeps the session past the idle timeout")
+
+	// Requests within a tenth of the idle timeout leave the session as it is: no re-save, no new cookie.
+	res := c.get("/")
+	require.Equal(t, http.StatusOK, res.status)
+	for _, ck := range res.header.Values("Set-Cookie") {
+		require.False(t, strings.HasPrefix(ck, sessionCookie+"="), "session re-sent: %s", ck)
+	}
+
+	// Staying active keeps the session alive past the idle timeout.
+	for range 6 {
+		time.Sleep(idle / 4)
+		res = c.get("/")
+		require.Equal(t, http.StatusOK, res.status, "signed out while active")
+	}
+	require.Equal(t, token, c.cookie(sessionCookie))
+
+	// Idle for longer than the timeout: signed out. Redis expires the session on its own, so a copy of
+	// its data is put back to prove the server checks the idle time itself.
+	data, err := redis.Bytes(conn.Do("GET", b.prefix+"session:"+token))
+	require.NoError(t, err)
+	time.Sleep(idle + 500*time.Millisecond)
+	_, err = conn.Do("SET", b.prefix+"session:"+token, data, "PX", 60_000)
+	require.NoError(t, err)
+	res = c.get("/")
+	require.Equal(t, http.StatusSeeOther, res.status)
+	require.Equal(t, "/login", res.location())
+	n, err := redis.Int(conn.Do("HLEN", b.prefix+"user_sessions:"+u.ID.String()))
+	require.NoError(t, err)
+	require.Zero(t, n, "the idle session is still in the user's session list")
+}

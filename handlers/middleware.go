@@ -191,7 +191,17 @@ func (h *Handler) loadActor(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok {
 			return next(c)
 		}
-		live, err := h.sessionIndexTouch(ctx, userID, h.sessions.GetString(ctx, sessSID), c.RealIP())
+		sid := h.sessions.GetString(ctx, sessSID)
+		if h.sessionIdleExpired(ctx, time.Now()) {
+			if err := h.sessionEnd(ctx, userID, sid); err != nil {
+				return err
+			}
+			if err := h.sessions.Destroy(ctx); err != nil {
+				return errSessionsUnavailable
+			}
+			return next(c)
+		}
+		live, err := h.sessionIndexTouch(ctx, userID, sid, c.RealIP())
 		if err != nil {
 			return err
 		}

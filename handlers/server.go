@@ -61,14 +61,16 @@ type Handler struct {
 	db       *store.DB
 	redis    *redis.Pool
 	sessions *scs.SessionManager
-	logger   *slog.Logger
-	baseURL  *url.URL
-	prefix   string
-	metrics  *metrics
-	registry *prometheus.Registry
-	limits   LoginLimits
-	secure   bool
-	jobs     *jobsMonitor
+	// sessionIdle signs a session out after this long without a request (see sessionIdleExpired).
+	sessionIdle time.Duration
+	logger      *slog.Logger
+	baseURL     *url.URL
+	prefix      string
+	metrics     *metrics
+	registry    *prometheus.Registry
+	limits      LoginLimits
+	secure      bool
+	jobs        *jobsMonitor
 	// operators are the lower-cased e-mails of PLATFORM_OPERATORS.
 	operators map[string]bool
 	// webhooks checks endpoint URLs; oidcClient talks to single sign-on providers.
@@ -107,19 +109,20 @@ func newServer(d Deps) (*Handler, *echo.Echo, error) {
 		return nil, nil, err
 	}
 	h := &Handler{
-		db:         d.DB,
-		redis:      d.Redis,
-		logger:     d.Logger,
-		baseURL:    d.BaseURL,
-		prefix:     d.RedisPrefix,
-		metrics:    m,
-		registry:   reg,
-		limits:     d.LoginLimits.withDefaults(),
-		secure:     d.CookieSecure,
-		operators:  map[string]bool{},
-		webhooks:   d.Webhooks,
-		oidcClient: &http.Client{Timeout: 10 * time.Second},
-		versioned:  newVersionedCache(d.VersionedCacheTTL),
+		db:          d.DB,
+		redis:       d.Redis,
+		logger:      d.Logger,
+		baseURL:     d.BaseURL,
+		prefix:      d.RedisPrefix,
+		metrics:     m,
+		registry:    reg,
+		limits:      d.LoginLimits.withDefaults(),
+		secure:      d.CookieSecure,
+		sessionIdle: d.SessionIdle,
+		operators:   map[string]bool{},
+		webhooks:    d.Webhooks,
+		oidcClient:  &http.Client{Timeout: 10 * time.Second},
+		versioned:   newVersionedCache(d.VersionedCacheTTL),
 	}
 	if h.webhooks == nil {
 		h.webhooks = &webhooks.Guard{}

@@ -18,6 +18,9 @@ const (
 	sessUserID   = "user_id"
 	sessTenantID = "tenant_id"
 	sessFlash    = "flash"
+	// sessSeen is when the session was last seen (Unix milliseconds), refreshed at most every
+	// seenEvery; the idle timeout is measured from it.
+	sessSeen = "seen"
 )
 
 // errSessionsUnavailable is the controlled failure when Redis cannot be reached: a 503 page, no panic.
@@ -26,9 +29,11 @@ var errSessionsUnavailable = echo.NewHTTPError(http.StatusServiceUnavailable,
 
 func newSessionManager(d Deps) *scs.SessionManager {
 	sm := scs.New()
-	sm.Store = redisstore.NewWithPrefix(d.Redis, d.RedisPrefix+"session:")
+	// scs's own IdleTimeout is left at zero: it marks every loaded session modified, so each request
+	// would re-encode and rewrite the session in Redis and send a fresh cookie. loadActor enforces the
+	// idle timeout from sessSeen instead, and idleStore keeps Redis's expiry in step with it.
+	sm.Store = idleStore{Store: redisstore.NewWithPrefix(d.Redis, d.RedisPrefix+"session:"), idle: d.SessionIdle}
 	sm.Lifetime = d.SessionLifetime
-	sm.IdleTimeout = d.SessionIdle
 	sm.Cookie.Name = "ledgerline_session"
 	if d.CookieSecure {
 		// __Host-: only this exact origin over TLS can set it, so a sibling subdomain cannot plant one.
@@ -40,6 +45,40 @@ func newSessionManager(d Deps) *scs.SessionManager {
 	sm.Cookie.Path = "/"
 	sm.Cookie.Persist = false
 	return sm
+}
+
+// idleStore caps a session's lifetime in Redis at the idle timeout from its last save. Active sessions are
+// saved at least every seenEvery (loadActor refreshes sessSeen), so only abandoned ones run out.
+type idleStore struct {
+	scs.Store
+	idle time.Duration
+}
+
+func (s idleStore) Commit(token string, b []byte, expiry time.Time) error {
+	if ie := time.Now().Add(s.idle); ie.Before(expiry) {
+		expiry = ie
+	}
+	return s.Store.Commit(token, b, expiry)
+}
+
+// seenEvery is how often an active session's sessSeen is rewritten: a minute, or a tenth of a short idle
+// timeout.
+func (h *Handler) seenEvery() time.Duration {
+	return min(time.Minute, h.sessionIdle/10)
+}
+
+// sessionIdleExpired reports whether the signed-in session has been idle longer than the idle timeout, and
+// otherwise refreshes its last-seen time when that is older than seenEvery. A session from before sessSeen
+// existed counts as seen now.
+func (h *Handler) sessionIdleExpired(ctx context.Context, now time.Time) bool {
+	idle := now.Sub(time.UnixMilli(h.sessions.GetInt64(ctx, sessSeen)))
+	if idle > h.sessionIdle && h.sessions.Exists(ctx, sessSeen) {
+		return true
+	}
+	if idle >= h.seenEvery() {
+		h.sessions.Put(ctx, sessSeen, now.UnixMilli())
+	}
+	return false
 }
 
 // loadSession loads the session from Redis and commits it just before the response is written. It
@@ -172,6 +211,7 @@ func (h *Handler) signIn(c echo.Context, userID, tenantID store.ID) error {
 	h.sessions.Put(ctx, sessUserID, userID.String())
 	h.sessions.Put(ctx, sessTenantID, tenantID.String())
 	h.sessions.Put(ctx, sessSID, sid)
+	h.sessions.Put(ctx, sessSeen, time.Now().UnixMilli())
 	return nil
 }
 

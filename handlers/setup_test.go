@@ -72,6 +72,8 @@ type setupOpts struct {
 	Redis *redis.Pool
 	// VersionedCacheTTL as in handlers.Deps (negative: no in-process copies of dashboard values).
 	VersionedCacheTTL time.Duration
+	// SessionIdle as in handlers.Deps (zero: the default half hour).
+	SessionIdle time.Duration
 }
 
 func setup(t *testing.T) *testBundle {
@@ -113,6 +115,7 @@ func setupWith(t *testing.T, opts setupOpts) *testBundle {
 		RedisPrefix:       b.prefix,
 		LoginLimits:       opts.LoginLimits,
 		VersionedCacheTTL: opts.VersionedCacheTTL,
+		SessionIdle:       opts.SessionIdle,
 		// Tenant A's admin runs the installation; tenant B's admin does not.
 		PlatformOperators: []string{b.usersA[identity.RoleAdmin].Email},
 	})
