@@ -451,21 +451,23 @@ func (g *benchGen) load(ctx context.Context, owner *pgx.Conn) (benchCounts, erro
 	i := 0
 	n, err := copyRows(ctx, tx, "inventory_items", []string{"tenant_id", "id", "sku", "name", "description", "category", "unit",
 		"barcode", "reorder_point", "reorder_qty", "tracking", "status", "on_hand", "currency", "avg_cost", "stock_value",
-		"low_notified", "created_at", "updated_at"}, func() ([]any, error) {
+		"low_notified", "created_at", "updated_at", "first_movement_at"}, func() ([]any, error) {
 		if i == g.spec.items {
 			return nil, nil
 		}
 		it := g.item(i)
 		i++
 		updated := it.createdAt
+		var first *time.Time
 		if len(it.moves) > 0 {
 			updated = it.moves[len(it.moves)-1].at
+			first = &it.moves[0].at
 		}
 		// Items already at or below their reorder point count as notified, as the low-stock job would have left them.
 		low := it.reorderPoint > 0 && it.onHand <= it.reorderPoint
 		return []any{g.tenantID, it.id, it.sku, it.name, it.desc, it.category, string(it.unit), it.barcode,
 			numeric(it.reorderPoint), numeric(it.reorder), it.tracking, it.status, numeric(it.onHand), currency,
-			it.avgCost, it.value, low, it.createdAt, updated}, nil
+			it.avgCost, it.value, low, it.createdAt, updated, first}, nil
 	})
 	if err != nil {
 		return c, err

@@ -402,8 +402,7 @@ func (h *Handler) itemPage(c echo.Context, id store.ID) (*itemPageData, error) {
 	if err != nil {
 		return nil, err
 	}
-	hist, err := inventory.MovementList(ctx, h.db, scope(c), inventory.MovementListParams{ItemID: &id,
-		After: c.QueryParam("after"), Limit: itemHistoryPage})
+	hist, err := inventory.ItemHistory(ctx, h.db, scope(c), &page.Item, c.QueryParam("after"), itemHistoryPage)
 	if err != nil {
 		return nil, err
 	}

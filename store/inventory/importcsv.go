@@ -818,9 +818,9 @@ func importCommit(ctx context.Context, db *store.DB, scope store.Scope, args Imp
 			}
 			if _, err := tx.ExecContext(ctx, `
 				INSERT INTO inventory_items (id, sku, name, description, category, unit, barcode, reorder_point, reorder_qty,
-					tracking, status, on_hand, currency, avg_cost, stock_value, created_at, updated_at)
+					tracking, status, on_hand, currency, avg_cost, stock_value, created_at, updated_at, first_movement_at)
 				SELECT r.id, r.sku, r.name, r.description, r.category, r.unit, r.barcode, r.rp, r.rq, r.tracking, 'active',
-					r.on_hand, $1, r.avg, r.value, $2, $2
+					r.on_hand, $1, r.avg, r.value, $2, $2, CASE WHEN r.on_hand > 0 THEN $2::timestamptz END
 				FROM unnest($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
 					$10::numeric[], $11::numeric[], $12::text[], $13::numeric[], $14::bigint[], $15::bigint[])
 					AS r (id, sku, name, description, category, unit, barcode, rp, rq, tracking, on_hand, avg, value)`,

@@ -99,6 +99,15 @@ func TestImportValid(t *testing.T) {
 	require.Equal(t, inventory.KindReceipt, lines.Lines[0].Kind)
 	require.Equal(t, "Import items.csv", lines.Lines[0].Reference)
 	require.Equal(t, tb.as[identity.RoleManager].ActorID, *lines.Lines[0].ActorID)
+	// An item's page reads its history from its first movement: the opening stock's, none without stock.
+	require.NotNil(t, nut.FirstMovementAt)
+	require.True(t, nut.FirstMovementAt.Equal(lines.Lines[0].OccurredAt))
+	hist, err := inventory.ItemHistory(ctx, tb.db, tb.sys, &nut, "", 20)
+	require.NoError(t, err)
+	require.Equal(t, lines.Lines, hist.Lines)
+	res, err = inventory.ItemList(ctx, tb.db, tb.sys, inventory.ItemListParams{Search: "LOT-1"})
+	require.NoError(t, err)
+	require.Nil(t, res.Items[0].FirstMovementAt)
 
 	// The audit trail: one event per item, the movement, and the import with its counts.
 	var actions []string

@@ -62,6 +62,9 @@ type Item struct {
 	CreatedAt    time.Time  `db:"created_at" json:"created_at"`
 	UpdatedAt    time.Time  `db:"updated_at" json:"updated_at"`
 	Version      int        `db:"version" json:"version"`
+	// FirstMovementAt is no later than the item's oldest ledger line (nil: it has none); ItemHistory
+	// reads from it.
+	FirstMovementAt *time.Time `db:"first_movement_at" json:"-"`
 }
 
 // Low reports whether the item is at or below its reorder point (items without one never are).
@@ -69,7 +72,7 @@ func (i Item) Low() bool { return i.ReorderPoint > 0 && i.OnHand <= i.ReorderPoi
 
 const itemColumns = `i.id, i.sku, i.name, i.description, i.category, i.unit, i.barcode, i.reorder_point,
 	i.reorder_qty, i.tracking, i.status, i.on_hand, i.currency, i.avg_cost, i.stock_value, i.deleted_at,
-	i.created_at, i.updated_at, i.version`
+	i.created_at, i.updated_at, i.version, i.first_movement_at`
 
 var (
 	errItemNotFound = store.Errorf(store.NotFound, "No such item.")

@@ -518,6 +518,22 @@ func MovementList(ctx context.Context, db *store.DB, scope store.Scope, p Moveme
 	return res, nil
 }
 
+// ItemHistory pages the ledger lines of it newest first, from the cursor after, like MovementList with
+// an item filter: it is the item as read in scope (ItemGet, ItemPageGet), which has checked InventoryRead.
+// The lines are read between its FirstMovementAt and now, so PostgreSQL looks only into the ledger's
+// months in between; an item without movements has no history to read.
+func ItemHistory(ctx context.Context, db *store.DB, scope store.Scope, it *Item, after string, limit int) (*MovementListResult, error) {
+	if it.FirstMovementAt == nil {
+		return &MovementListResult{}, nil
+	}
+	return MovementList(ctx, db, scope, MovementListParams{ItemID: &it.ID, After: after, Limit: limit,
+		From: *it.FirstMovementAt, To: time.Now().Add(historyHorizon)})
+}
+
+// historyHorizon bounds an item's history after now: beyond futureSlack with room for the clocks of
+// several instances to disagree.
+const historyHorizon = 24 * time.Hour
+
 // movementPageTx reads one page of the ledger in tx (or with count, sets Count to the number of lines
 // the filter matches); the caller has checked the permission and p.Limit.
 func movementPageTx(ctx context.Context, tx *store.Tx, p MovementListParams, count bool) (*MovementListResult, error) {

@@ -680,3 +680,54 @@ func TestHistoryInEarlierMonths(t *testing.T) {
 	require.Equal(t, 1, n)
 	require.Empty(t, ledgerInvariants(ctx, t, tb.db, tb.a))
 }
+
+// TestItemHistoryBounds: an item's first_movement_at starts at its first movement and moves back with every
+// older one, transfers included (they leave the item's totals alone), so ItemHistory, which reads only from
+// it on, misses no line.
+func TestItemHistoryBounds(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	history := func() []inventory.MovementLine {
+		t.Helper()
+		it, err := inventory.ItemGet(ctx, tb.db, tb.sys, tb.item.ID)
+		require.NoError(t, err)
+		res, err := inventory.ItemHistory(ctx, tb.db, tb.sys, it, "", 50)
+		require.NoError(t, err)
+		return res.Lines
+	}
+	first := func() *time.Time {
+		t.Helper()
+		it, err := inventory.ItemGet(ctx, tb.db, tb.sys, tb.item.ID)
+		require.NoError(t, err)
+		return it.FirstMovementAt
+	}
+	require.Nil(t, first(), "an item without movements")
+	require.Empty(t, history())
+
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	_, err := inventory.Receive(ctx, tb.db, tb.sys, inventory.ReceiveParams{ItemID: tb.item.ID, LocationID: tb.bin1.ID,
+		Quantity: q("10"), Currency: "EUR", UnitCost: 100, MovementInfo: inventory.MovementInfo{OccurredAt: now}})
+	require.NoError(t, err)
+	require.True(t, first().Equal(now), "first movement: %v", first())
+
+	// A later issue leaves it; a transfer dated a year back moves it back although the totals stay.
+	_, err = inventory.Issue(ctx, tb.db, tb.sys, inventory.IssueParams{ItemID: tb.item.ID, LocationID: tb.bin1.ID, Quantity: q("1")})
+	require.NoError(t, err)
+	require.True(t, first().Equal(now))
+	yearAgo := now.AddDate(-1, 0, 0)
+	_, err = inventory.Transfer(ctx, tb.db, tb.sys, inventory.TransferParams{ItemID: tb.item.ID, FromLocationID: tb.bin1.ID,
+		ToLocationID: tb.bin2.ID, Quantity: q("2"), MovementInfo: inventory.MovementInfo{OccurredAt: yearAgo}})
+	require.NoError(t, err)
+	require.True(t, first().Equal(yearAgo), "backdated transfer: %v", first())
+	// One before every monthly partition (the default partition) too.
+	old := time.Date(2019, 5, 1, 0, 0, 0, 0, time.UTC)
+	_, err = inventory.Receive(ctx, tb.db, tb.sys, inventory.ReceiveParams{ItemID: tb.item.ID, LocationID: tb.bin1.ID,
+		Quantity: q("1"), Currency: "EUR", MovementInfo: inventory.MovementInfo{OccurredAt: old}})
+	require.NoError(t, err)
+	require.True(t, first().Equal(old))
+
+	all, err := inventory.MovementList(ctx, tb.db, tb.sys, inventory.MovementListParams{ItemID: &tb.item.ID, Limit: 50})
+	require.NoError(t, err)
+	require.Len(t, all.Lines, 5, "receipt, issue, two transfer legs, old receipt")
+	require.Equal(t, all.Lines, history())
+}

@@ -324,6 +324,7 @@ func post(ctx context.Context, tx *store.Tx, p posting) (*Movement, error) {
 		it := items[id]
 		avg := it.AvgCost
 		onHand := it.OnHand
+		moved := false
 		for _, l := range legs {
 			if l.itemID != id {
 				continue
@@ -332,8 +333,11 @@ func post(ctx context.Context, tx *store.Tx, p posting) (*Movement, error) {
 				avg = MovingAverageCost(onHand, avg, l.qty, *l.unitCost)
 			}
 			onHand += l.qty
+			moved = true
 		}
-		if onHand == it.OnHand && avg == it.AvgCost {
+		// The first movement of the item, or one dated before it, moves first_movement_at back.
+		earlier := moved && (it.FirstMovementAt == nil || p.occurredAt.Before(*it.FirstMovementAt))
+		if onHand == it.OnHand && avg == it.AvgCost && !earlier {
 			continue
 		}
 		value, err := StockValueOf(onHand, avg)
@@ -342,8 +346,9 @@ func post(ctx context.Context, tx *store.Tx, p posting) (*Movement, error) {
 		}
 		_, err = tx.ExecContext(ctx, `
 			UPDATE inventory_items SET on_hand = $3, avg_cost = $4, stock_value = $5,
-				low_notified = low_notified AND $3 <= reorder_point, updated_at = now()
-			WHERE tenant_id = $1 AND id = $2`, tx.Scope.TenantID, id, onHand, avg, value)
+				low_notified = low_notified AND $3 <= reorder_point, updated_at = now(),
+				first_movement_at = least(first_movement_at, $6)
+			WHERE tenant_id = $1 AND id = $2`, tx.Scope.TenantID, id, onHand, avg, value, p.occurredAt)
 		if isNumericOverflow(err) {
 			return nil, store.Errorf(store.Invalid, "That quantity is too large for %s.", it.SKU)
 		}
