@@ -536,7 +536,63 @@ const historyHorizon = 24 * time.Hour
 
 // movementPageTx reads one page of the ledger in tx (or with count, sets Count to the number of lines
 // the filter matches); the caller has checked the permission and p.Limit.
+//
+// A page that is not an item's reads the current and the previous month first and goes further back only
+// when they hold too few lines: PostgreSQL plans a statement bounded to a few months for those partitions
+// only (0.3 ms), where planning it for all of the ledger's monthly partitions took 1.2 ms, more than
+// reading the page. The first read ends historyHorizon from now, as posting never dates a line later.
 func movementPageTx(ctx context.Context, tx *store.Tx, p MovementListParams, count bool) (*MovementListResult, error) {
+	from, split := recentFrom(p)
+	if count || p.ItemID != nil || !split {
+		res, err := movementPageRead(ctx, tx, p, count)
+		if err != nil {
+			return nil, err
+		}
+		res.cut(p.Limit)
+		return res, nil
+	}
+	recent := p
+	recent.From = from
+	if recent.To.IsZero() {
+		recent.To = time.Now().Add(historyHorizon)
+	}
+	res, err := movementPageRead(ctx, tx, recent, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Lines) <= p.Limit {
+		older := p
+		older.To = from
+		older.Limit = p.Limit - len(res.Lines) // 0 reads one line: whether there is a next page
+		more, err := movementPageRead(ctx, tx, older, false)
+		if err != nil {
+			return nil, err
+		}
+		res.Lines = append(res.Lines, more.Lines...)
+	}
+	res.cut(p.Limit)
+	return res, nil
+}
+
+// recentFrom returns the start of the month before the newest line p can return (at its To, its cursor or
+// now, in UTC as the partitions are), and whether p reaches back further than that.
+func recentFrom(p MovementListParams) (time.Time, bool) {
+	upper := time.Now()
+	if !p.To.IsZero() && p.To.Before(upper) {
+		upper = p.To
+	}
+	if p.After != "" {
+		if at, _, err := movementCursorDecode(p.After); err == nil && at.Before(upper) {
+			upper = at
+		}
+	}
+	u := upper.UTC()
+	from := time.Date(u.Year(), u.Month()-1, 1, 0, 0, 0, 0, time.UTC)
+	return from, p.From.Before(from)
+}
+
+// movementPageRead is one statement of movementPageTx: p.Limit lines and one more, uncut.
+func movementPageRead(ctx context.Context, tx *store.Tx, p MovementListParams, count bool) (*MovementListResult, error) {
 	q, args, err := movementPageQuery(p, tx.Scope.TenantID, count)
 	if err != nil {
 		return nil, err
@@ -551,7 +607,6 @@ func movementPageTx(ctx context.Context, tx *store.Tx, p MovementListParams, cou
 	if err := tx.SelectContext(ctx, &res.Lines, q, args...); err != nil {
 		return nil, fmt.Errorf("error listing stock movements: %w", err)
 	}
-	res.cut(p.Limit)
 	return res, nil
 }
 

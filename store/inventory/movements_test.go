@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -730,4 +731,67 @@ func TestItemHistoryBounds(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, all.Lines, 5, "receipt, issue, two transfer legs, old receipt")
 	require.Equal(t, all.Lines, history())
+}
+
+// TestLedgerPagesAcrossMonths: the ledger reads its recent months first and older ones only when those
+// run short; paging through lines spread over many months, with and without a filter, returns every line
+// once, newest first, whatever the page size.
+func TestLedgerPagesAcrossMonths(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	now := time.Now().UTC()
+	var ats []time.Time
+	for _, back := range []int{0, 0, 1, 2, 2, 5, 13, 40} { // months back; 40 is before the monthly partitions
+		ats = append(ats, now.AddDate(0, -back, -1).Truncate(time.Second))
+	}
+	for i, at := range ats {
+		_, err := inventory.Receive(ctx, tb.db, tb.sys, inventory.ReceiveParams{ItemID: tb.item.ID, LocationID: tb.bin1.ID,
+			Quantity: inventory.Units(int64(i + 1)), Currency: "EUR", UnitCost: 100, MovementInfo: inventory.MovementInfo{OccurredAt: at}})
+		require.NoError(t, err)
+	}
+	_, err := inventory.Issue(ctx, tb.db, tb.sys, inventory.IssueParams{ItemID: tb.item.ID, LocationID: tb.bin1.ID, Quantity: q("1"),
+		MovementInfo: inventory.MovementInfo{OccurredAt: now.AddDate(0, -3, 0)}})
+	require.NoError(t, err)
+
+	all := func(p inventory.MovementListParams) []time.Time {
+		t.Helper()
+		var got []time.Time
+		for range 20 {
+			res, err := inventory.MovementList(ctx, tb.db, tb.sys, p)
+			require.NoError(t, err)
+			require.LessOrEqual(t, len(res.Lines), p.Limit)
+			for _, l := range res.Lines {
+				got = append(got, l.OccurredAt)
+			}
+			if res.Next == "" {
+				return got
+			}
+			require.Len(t, res.Lines, p.Limit, "a page short of its limit has a next page")
+			p.After = res.Next
+		}
+		t.Fatal("paging did not end")
+		return nil
+	}
+	want := append([]time.Time{now.AddDate(0, -3, 0).Truncate(time.Microsecond)}, ats...)
+	slices.SortFunc(want, func(a, b time.Time) int { return b.Compare(a) })
+	for _, limit := range []int{1, 2, 3, 4, 9, 10, 50} {
+		got := all(inventory.MovementListParams{Limit: limit})
+		require.Len(t, got, len(want), "limit %d", limit)
+		for i := range want {
+			require.True(t, want[i].Equal(got[i]), "limit %d, line %d: %v, want %v", limit, i, got[i], want[i])
+		}
+		receipts := all(inventory.MovementListParams{Limit: limit, Kind: inventory.KindReceipt})
+		require.Len(t, receipts, len(ats), "limit %d", limit)
+		// A date range that ends months ago: its own recent months come first.
+		to := now.AddDate(0, -2, 0)
+		ranged := all(inventory.MovementListParams{Limit: limit, To: to})
+		var n int
+		for _, w := range want {
+			if w.Before(to) {
+				require.True(t, w.Equal(ranged[n]), "limit %d: %v, want %v", limit, ranged[n], w)
+				n++
+			}
+		}
+		require.Len(t, ranged, n)
+	}
 }
