@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -35,7 +36,10 @@ func newMetrics(reg *prometheus.Registry, db, jobsDB *store.DB) (*metrics, error
 	}
 	for _, c := range []prometheus.Collector{
 		m.requests, m.latency, m.statements,
-		collectors.NewGoCollector(),
+		// Besides the usual memstats: go_gc_heap_live_bytes, the heap the last GC found live. Heap in use
+		// swings by a factor of two with every GC cycle under load; the live heap is what grows with a leak.
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+			collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&poolCollector{db: db, jobs: jobsDB},
 		&jobsCollector{db: db},

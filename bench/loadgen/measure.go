@@ -192,7 +192,7 @@ func loadAverage() float64 {
 type appMetrics struct {
 	requests, statements float64
 	goroutines           float64
-	heapInuse, rss       float64 // bytes
+	heapLive, rss        float64 // bytes: the heap the last GC found live, resident memory
 }
 
 func scrapeMetrics(ctx context.Context, base string) (appMetrics, error) {
@@ -215,8 +215,8 @@ func scrapeMetrics(ctx context.Context, base string) (appMetrics, error) {
 			into = &m.statements
 		case strings.HasPrefix(line, "go_goroutines "):
 			into = &m.goroutines
-		case strings.HasPrefix(line, "go_memstats_heap_inuse_bytes "):
-			into = &m.heapInuse
+		case strings.HasPrefix(line, "go_gc_heap_live_bytes "):
+			into = &m.heapLive
 		case strings.HasPrefix(line, "process_resident_memory_bytes "):
 			into = &m.rss
 		default:

@@ -289,7 +289,7 @@ func (r *report) writeSoak(p func(string, ...any)) {
 	}
 	s := k.step
 	p("## Stability run\n\n")
-	p("The mixed profile at %d clients for %s (closed loop), the app's `/metrics` read every %s (goroutines, heap in use, resident memory). ",
+	p("The mixed profile at %d clients for %s (closed loop), the app's `/metrics` read every %s (goroutines, the heap live after the last GC, resident memory). ",
 		s.clients, s.elapsed.Round(time.Second), k.every)
 	p("The verdict compares the average of the last window with that of the second (the first is the warm-up); a window is a minute, or a fifth of a shorter run.\n\n")
 	p("| ops/s | p50 ms | p95 ms | p99 ms | max ms | errors | stmts/req | busy | load |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -304,7 +304,7 @@ func (r *report) writeSoak(p func(string, ...any)) {
 		for _, x := range k.samples {
 			top.goroutines, top.heap, top.rss = max(top.goroutines, x.goroutines), max(top.heap, x.heap), max(top.rss, x.rss)
 		}
-		p("| sample | goroutines | heap in use MB | RSS MB |\n|---|---:|---:|---:|\n")
+		p("| sample | goroutines | live heap MB | RSS MB |\n|---|---:|---:|---:|\n")
 		p("| first (%s) | %.0f | %d | %d |\n", first.at.Round(time.Second), first.goroutines, int64(first.heap)>>20, int64(first.rss)>>20)
 		p("| last (%s) | %.0f | %d | %d |\n", last.at.Round(time.Second), last.goroutines, int64(last.heap)>>20, int64(last.rss)>>20)
 		p("| max | %.0f | %d | %d |\n\n", top.goroutines, int64(top.heap)>>20, int64(top.rss)>>20)

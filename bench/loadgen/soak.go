@@ -15,7 +15,7 @@ type soakSample struct {
 }
 
 // soakResult is the stability run: the mixed profile for a long time at the largest client count, with
-// the app's goroutines, heap in use and resident memory read from its /metrics every few seconds.
+// the app's goroutines, live heap (after the last GC) and resident memory read from its /metrics every few seconds.
 type soakResult struct {
 	step    stepResult
 	every   time.Duration
@@ -49,9 +49,9 @@ func soak(ctx context.Context, cfg config, base string, sessions []*session, fx 
 		defer t.Stop()
 		for {
 			if m, err := scrapeMetrics(ctx, base); err == nil {
-				res.samples = append(res.samples, soakSample{at: time.Since(start), goroutines: m.goroutines, heap: m.heapInuse, rss: m.rss})
+				res.samples = append(res.samples, soakSample{at: time.Since(start), goroutines: m.goroutines, heap: m.heapLive, rss: m.rss})
 				last := res.samples[len(res.samples)-1]
-				fmt.Fprintf(os.Stderr, "soak %6s: %4.0f goroutines, heap in use %4d MB, RSS %4d MB\n",
+				fmt.Fprintf(os.Stderr, "soak %6s: %4.0f goroutines, live heap %4d MB, RSS %4d MB\n",
 					last.at.Round(time.Second), last.goroutines, int64(last.heap)>>20, int64(last.rss)>>20)
 			}
 			select {
@@ -116,7 +116,7 @@ func (r soakResult) verdict() (stable bool, detail string) {
 	}
 	gOK := l.goroutines <= b.goroutines*(1+soakGoroutineGrowth)+soakGoroutineSlack
 	hOK := l.heap <= b.heap*(1+soakHeapGrowth)
-	detail = fmt.Sprintf("goroutines %.0f → %.0f (%+.0f %%, tolerance %.0f %% + %d), heap in use %d → %d MB (%+.0f %%, tolerance %.0f %%)",
+	detail = fmt.Sprintf("goroutines %.0f → %.0f (%+.0f %%, tolerance %.0f %% + %d), live heap %d → %d MB (%+.0f %%, tolerance %.0f %%)",
 		b.goroutines, l.goroutines, 100*(l.goroutines/b.goroutines-1), 100*soakGoroutineGrowth, soakGoroutineSlack,
 		int64(b.heap)>>20, int64(l.heap)>>20, 100*(l.heap/b.heap-1), 100*soakHeapGrowth)
 	return gOK && hOK, detail
