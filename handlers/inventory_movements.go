@@ -528,7 +528,8 @@ func (h *Handler) ledgerParams(ctx context.Context, sc store.Scope, q url.Values
 
 func (h *Handler) inventoryLedger(c echo.Context) error {
 	var page templ.Component
-	if err := h.readShared(c, func(context.Context) error {
+	// Custom plans: see inventory.MovementList.
+	if err := h.readSharedCustom(c, func(context.Context) error {
 		var err error
 		page, err = h.inventoryLedgerPage(c)
 		return err

@@ -291,6 +291,12 @@ func (h *Handler) readSharedGeneric(c echo.Context, fn func(ctx context.Context)
 	return h.readSharedIn(store.WithGenericPlans(c.Request().Context()), c, fn)
 }
 
+// readSharedCustom is readShared with every statement planned for its values (store.WithCustomPlans),
+// for pages whose main statement's best plan depends on the tenant.
+func (h *Handler) readSharedCustom(c echo.Context, fn func(ctx context.Context) error) error {
+	return h.readSharedIn(store.WithCustomPlans(c.Request().Context()), c, fn)
+}
+
 func (h *Handler) readSharedIn(ctx context.Context, c echo.Context, fn func(ctx context.Context) error) error {
 	req := c.Request()
 	defer c.SetRequest(req)

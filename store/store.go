@@ -203,7 +203,7 @@ func (db *DB) InTenantSharedAs(ctx context.Context, scope Scope, role string, fn
 	})
 }
 
-type genericPlansKey struct{}
+type planModeKey struct{}
 
 // WithGenericPlans returns ctx in which transactions plan their statements once per connection (the
 // generic plan of each prepared statement, plan_cache_mode = force_generic_plan for the transaction)
@@ -213,7 +213,17 @@ type genericPlansKey struct{}
 // suit statements whose best plan depends on their values (a search term, a date range, a status with a
 // skewed share of rows), which is why it is a choice per page and not a setting of the role.
 func WithGenericPlans(ctx context.Context) context.Context {
-	return context.WithValue(ctx, genericPlansKey{}, true)
+	return context.WithValue(ctx, planModeKey{}, "force_generic_plan")
+}
+
+// WithCustomPlans returns ctx in which transactions plan every statement for its values
+// (plan_cache_mode = force_custom_plan), set by the scope statement like WithGenericPlans. It suits
+// statements whose best plan depends on the tenant: row-level security's app_tenant_id() is folded into
+// PostgreSQL's estimates, so a generic plan kept on a connection has the shape that suited the tenant whose
+// request built it, and one made for a tenant with a few hundred ledger lines sorts all of a large
+// tenant's. Such statements must be cheap to plan (the ledger's read its recent months).
+func WithCustomPlans(ctx context.Context) context.Context {
+	return context.WithValue(ctx, planModeKey{}, "force_custom_plan")
 }
 
 // WithoutShared returns ctx without its shared read transaction, for work that outlives the request
@@ -339,12 +349,12 @@ func (db *DB) runTxOn(ctx context.Context, x *sqlx.DB, opts *sql.TxOptions, scop
 	if scope.ActorID != (ID{}) {
 		actor = scope.ActorID.String()
 	}
-	scopeSQL := `SELECT set_config('app.tenant_id', $1, true), set_config('app.actor_id', $2, true)`
-	if ctx.Value(genericPlansKey{}) != nil {
-		scopeSQL = `SELECT set_config('app.tenant_id', $1, true), set_config('app.actor_id', $2, true),
-			set_config('plan_cache_mode', 'force_generic_plan', true)`
+	scopeSQL, args := `SELECT set_config('app.tenant_id', $1, true), set_config('app.actor_id', $2, true)`, []any{tenant, actor}
+	if mode, _ := ctx.Value(planModeKey{}).(string); mode != "" {
+		scopeSQL += `, set_config('plan_cache_mode', $3, true)`
+		args = append(args, mode)
 	}
-	if _, err = sqlTx.ExecContext(ctx, scopeSQL, tenant, actor); err != nil {
+	if _, err = sqlTx.ExecContext(ctx, scopeSQL, args...); err != nil {
 		return fmt.Errorf("error setting transaction scope: %w", err)
 	}
 	if err = fn(&Tx{Tx: sqlTx, Scope: scope, db: db}); err != nil {

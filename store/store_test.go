@@ -400,3 +400,23 @@ func TestConstraintViolations(t *testing.T) {
 	require.True(t, store.IsCheckViolation(err, ""))
 	require.False(t, store.IsUniqueViolation(err, ""))
 }
+
+// TestPlanModes: WithGenericPlans and WithCustomPlans set plan_cache_mode for their transaction only (the
+// scope statement sets it), and a transaction without either keeps the server's choice.
+func TestPlanModes(t *testing.T) {
+	t.Parallel()
+	tb, ctx := setup(t)
+	scope := store.Scope{TenantID: store.NewID()}
+	mode := func(ctx context.Context) string {
+		t.Helper()
+		var m string
+		require.NoError(t, tb.db.InTenant(ctx, scope, func(tx *store.Tx) error {
+			return tx.GetContext(ctx, &m, `SELECT current_setting('plan_cache_mode')`)
+		}))
+		return m
+	}
+	require.Equal(t, "force_generic_plan", mode(store.WithGenericPlans(ctx)))
+	require.Equal(t, "force_custom_plan", mode(store.WithCustomPlans(ctx)))
+	require.Equal(t, "force_custom_plan", mode(store.WithCustomPlans(store.WithGenericPlans(ctx))), "the innermost wins")
+	require.Equal(t, "auto", mode(ctx))
+}
